@@ -1,0 +1,184 @@
+//! Plain data shared by the stages: identifiers, frames, boxes and detections.
+//!
+//! Nothing here does I/O or knows about GStreamer or ONNX Runtime; every stage may use it.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// A camera's id as written in the pipeline config (`cameras[].id`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CameraId(pub Arc<str>);
+
+impl CameraId {
+    pub fn new(id: &str) -> Self {
+        Self(Arc::from(id))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CameraId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An axis-aligned box in pixels of some image: `(x1, y1)` top-left, `(x2, y2)` bottom-right.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct BBox {
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+}
+
+impl BBox {
+    pub fn new(x1: f32, y1: f32, x2: f32, y2: f32) -> Self {
+        Self { x1, y1, x2, y2 }
+    }
+
+    /// From centre, width and height, as YOLO heads write boxes.
+    pub fn from_cxcywh(cx: f32, cy: f32, w: f32, h: f32) -> Self {
+        Self::new(cx - w / 2.0, cy - h / 2.0, cx + w / 2.0, cy + h / 2.0)
+    }
+
+    pub fn width(&self) -> f32 {
+        (self.x2 - self.x1).max(0.0)
+    }
+
+    pub fn height(&self) -> f32 {
+        (self.y2 - self.y1).max(0.0)
+    }
+
+    pub fn area(&self) -> f32 {
+        self.width() * self.height()
+    }
+
+    /// Intersection over union; 0 when either box is empty.
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let inter = BBox::new(
+            self.x1.max(other.x1),
+            self.y1.max(other.y1),
+            self.x2.min(other.x2),
+            self.y2.min(other.y2),
+        )
+        .area();
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 {
+            0.0
+        } else {
+            inter / union
+        }
+    }
+
+    /// Clamps the box to an image of `width` × `height` pixels.
+    pub fn clamp(&self, width: f32, height: f32) -> BBox {
+        BBox::new(
+            self.x1.clamp(0.0, width),
+            self.y1.clamp(0.0, height),
+            self.x2.clamp(0.0, width),
+            self.y2.clamp(0.0, height),
+        )
+    }
+
+    /// Scales every coordinate by `sx` horizontally and `sy` vertically.
+    pub fn scale(&self, sx: f32, sy: f32) -> BBox {
+        BBox::new(self.x1 * sx, self.y1 * sy, self.x2 * sx, self.y2 * sy)
+    }
+}
+
+/// One thing a detector found in one frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// Box in pixels of the image the detector was given (after decoders map it back through
+    /// letterboxing: pixels of the analysis frame).
+    pub bbox: BBox,
+    /// Confidence in 0..1.
+    pub score: f32,
+    /// Index into the model's class names.
+    pub class_id: usize,
+}
+
+/// A decoded RGB frame, packed rows (stride = 3 × width), as ingest hands it to analysis.
+#[derive(Clone)]
+pub struct Frame {
+    pub camera: CameraId,
+    /// Counts frames handed out by this camera's current stream, from 0.
+    pub seq: u64,
+    /// When the frame was taken: wall clock at ingest for live sources; the stream start plus the
+    /// buffer's timestamp for files.
+    pub time: SystemTime,
+    /// Position in the stream (buffer PTS) when known.
+    pub pts: Option<Duration>,
+    pub width: u32,
+    pub height: u32,
+    /// Width and height of the source before scaling, for mapping boxes back.
+    pub source_width: u32,
+    pub source_height: u32,
+    pub rgb: Arc<[u8]>,
+}
+
+impl fmt::Debug for Frame {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Frame")
+            .field("camera", &self.camera)
+            .field("seq", &self.seq)
+            .field("time", &self.time)
+            .field("pts", &self.pts)
+            .field("size", &(self.width, self.height))
+            .field("source_size", &(self.source_width, self.source_height))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Health of one camera's stream, as ingest reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CameraStatus {
+    /// Not started (disabled in the config, or stopped).
+    Idle,
+    /// Pipeline starting, no frame yet.
+    Connecting,
+    /// Frames are arriving.
+    Streaming,
+    /// No data for longer than the stall timeout; the stream is being restarted.
+    Stalled { silent_for: Duration },
+    /// The stream failed; it is retried after `retry_in`.
+    Failed { reason: String, retry_in: Duration },
+    /// A file source played to its end.
+    Ended,
+}
+
+impl CameraStatus {
+    /// Short lower-case name: `connecting`, `streaming`, `stalled`, `failed`, `ended`, `idle`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CameraStatus::Idle => "idle",
+            CameraStatus::Connecting => "connecting",
+            CameraStatus::Streaming => "streaming",
+            CameraStatus::Stalled { .. } => "stalled",
+            CameraStatus::Failed { .. } => "failed",
+            CameraStatus::Ended => "ended",
+        }
+    }
+}
+
+impl fmt::Display for CameraStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CameraStatus::Stalled { silent_for } => {
+                write!(f, "stalled (no data for {:.1} s)", silent_for.as_secs_f64())
+            }
+            CameraStatus::Failed { reason, retry_in } => {
+                write!(
+                    f,
+                    "failed: {reason} (retrying in {:.1} s)",
+                    retry_in.as_secs_f64()
+                )
+            }
+            other => f.write_str(other.name()),
+        }
+    }
+}

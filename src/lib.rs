@@ -1,0 +1,12 @@
+//! gridsight: city camera feeds in, geo-tagged candidate cases out.
+//!
+//! Stages (see README): `ingest` (GStreamer) → `inference` (ONNX Runtime) → analysis → cases.
+//! Stages never import each other; `runtime` wires them. `domain` holds the plain data they share.
+
+pub mod annotate;
+pub mod bench;
+pub mod config;
+pub mod domain;
+pub mod inference;
+pub mod ingest;
+pub mod runtime;

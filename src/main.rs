@@ -1,0 +1,430 @@
+//! The `gridsight` command: parse the command line, load the config, start the runtime.
+//! Errors go to stderr with their cause chain; the exit code is 2.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
+use gridsight::{annotate, bench, config, inference, ingest};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gridsight",
+    version,
+    about = "City camera feeds in, geo-tagged candidate cases out."
+)]
+struct Cli {
+    /// ONNX Runtime library (libonnxruntime.so). Otherwise: $GRIDSIGHT_ONNXRUNTIME, the config's
+    /// `onnxruntime`, then where scripts/setup.sh puts it.
+    #[arg(long, global = true, value_name = "PATH")]
+    onnxruntime: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a pipeline: cameras → detectors, printing status changes, detections and a summary.
+    Run {
+        /// Pipeline config (TOML).
+        pipeline: PathBuf,
+        /// Stop after this many seconds (default: until every file ends, or Ctrl-C).
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Seconds between summary lines.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        summary_every: f64,
+        /// Print every detector run, also those that found nothing.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Validate a pipeline config and report every mistake with its path.
+    Check {
+        /// Pipeline config (TOML).
+        pipeline: PathBuf,
+    },
+    /// Show what a stream carries: codec, resolution, frame rate, GOP.
+    Probe {
+        /// A URI (rtsp://, http://, file://) or a file path.
+        uri: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 15.0)]
+        timeout: f64,
+    },
+    /// Run one model on one image and write the image with the boxes drawn.
+    Detect {
+        /// Model manifest (model.toml) or the folder that holds it.
+        model: PathBuf,
+        /// Image (JPEG or PNG).
+        image: PathBuf,
+        /// Where to write the annotated image.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write a camera-like test clip (H.264, I420, fixed GOP), optionally with a text poster.
+    Clip {
+        /// Output file (.mp4).
+        out: PathBuf,
+        #[arg(long, default_value_t = 1280)]
+        width: u32,
+        #[arg(long, default_value_t = 720)]
+        height: u32,
+        #[arg(long, default_value_t = 25)]
+        fps: u32,
+        #[arg(long, default_value_t = 20)]
+        seconds: u32,
+        /// Seconds between key frames.
+        #[arg(long, default_value_t = 2)]
+        gop_seconds: u32,
+        /// Text burnt into the picture.
+        #[arg(long)]
+        text: Option<String>,
+    },
+    /// Measure decoding, inference and sustained cameras on generated 1080p30 clips.
+    Bench {
+        /// Where generated clips go (kept between runs).
+        #[arg(long, default_value = "bench-out")]
+        dir: PathBuf,
+        /// Models to measure (manifests); default: every bundled model that is installed.
+        #[arg(long = "model", value_name = "MANIFEST")]
+        models: Vec<PathBuf>,
+        /// Seconds each camera-count step runs in the sustained-cameras test.
+        #[arg(long, default_value_t = 20.0)]
+        step_seconds: f64,
+        /// Largest camera count tried.
+        #[arg(long, default_value_t = 64)]
+        max_cameras: usize,
+        /// Quick run with small numbers (for tests).
+        #[arg(long)]
+        quick: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRIDSIGHT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("gridsight: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check { pipeline } => Ok(check(&pipeline)),
+        Command::Run {
+            pipeline,
+            duration,
+            summary_every,
+            verbose,
+        } => run_pipeline(
+            &pipeline,
+            cli.onnxruntime,
+            duration.map(Duration::from_secs_f64),
+            Duration::from_secs_f64(summary_every.max(0.5)),
+            verbose,
+        ),
+        Command::Probe { uri, timeout } => {
+            let report = ingest::probe::probe(&uri, Duration::from_secs_f64(timeout))?;
+            let or_unknown = |v: Option<String>| v.unwrap_or_else(|| "unknown".to_string());
+            println!("codec:      {}", or_unknown(report.codec));
+            println!(
+                "resolution: {}",
+                or_unknown(
+                    report
+                        .width
+                        .zip(report.height)
+                        .map(|(w, h)| format!("{w}x{h}"))
+                )
+            );
+            println!(
+                "fps:        {}",
+                or_unknown(report.fps.map(|f| format!("{f:.2}")))
+            );
+            println!(
+                "gop:        {}",
+                or_unknown(report.gop.map(|g| format!(
+                    "{:.2} s ({} frames)",
+                    g.as_secs_f64(),
+                    report.gop_frames.unwrap_or(0)
+                )))
+            );
+            println!("live:       {}", report.live);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Clip {
+            out,
+            width,
+            height,
+            fps,
+            seconds,
+            gop_seconds,
+            text,
+        } => {
+            let spec = ingest::media::ClipSpec {
+                width,
+                height,
+                fps,
+                seconds,
+                gop_frames: fps * gop_seconds.max(1),
+                bitrate_kbps: (width * height / 300).max(300),
+                text,
+            };
+            ingest::media::generate_clip(&out, &spec)?;
+            println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Detect { model, image, out } => {
+            detect(&model, &image, out.as_deref(), cli.onnxruntime)
+        }
+        Command::Bench {
+            dir,
+            models,
+            step_seconds,
+            max_cameras,
+            quick,
+        } => {
+            inference::ensure_onnxruntime(cli.onnxruntime.as_deref(), None)?;
+            let mut options = if quick {
+                bench::BenchOptions::quick(dir)
+            } else {
+                bench::BenchOptions::full(dir)
+            };
+            if !models.is_empty() {
+                options.models = models;
+            }
+            if !quick {
+                options.step = Duration::from_secs_f64(step_seconds);
+                options.max_cameras = max_cameras;
+            }
+            let report = bench::run(&options, &mut |line| eprintln!("{line}"))?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    match config::load(path) {
+        Ok(cfg) => {
+            println!(
+                "{}: ok ({} cameras, {} enabled; {} models)",
+                path.display(),
+                cfg.cameras.len(),
+                cfg.cameras.iter().filter(|c| c.enabled).count(),
+                cfg.models.len()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!(
+                "{}: {} error{}",
+                path.display(),
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            );
+            eprintln!("{errors}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_pipeline(
+    path: &Path,
+    onnxruntime: Option<PathBuf>,
+    duration: Option<Duration>,
+    summary_every: Duration,
+    verbose: bool,
+) -> anyhow::Result<ExitCode> {
+    let cfg = config::load(path).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?;
+    let options = RunOptions {
+        onnxruntime,
+        summary_every,
+        ..RunOptions::default()
+    };
+    let interrupted = Arc::new(AtomicBool::new(false));
+    install_interrupt(&interrupted);
+    let runtime = Runtime::start(&cfg, options)?;
+    eprintln!(
+        "gridsight: running {} ({} cameras); Ctrl-C stops",
+        path.display(),
+        cfg.cameras.iter().filter(|c| c.enabled).count()
+    );
+    let started = Instant::now();
+    loop {
+        if interrupted.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        match runtime.events().recv_timeout(Duration::from_millis(200)) {
+            Ok(event) => print_event(&event, verbose),
+            Err(_) => {
+                if runtime.finished() && runtime.events().is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    let stats = runtime.camera_stats();
+    runtime.stop();
+    for (id, s) in stats {
+        eprintln!(
+            "camera {id}: {} frames analysed, {} decoded, {} never decoded, {} dropped before conversion, {} dropped (analysis behind), {} reconnects",
+            s.frames_out, s.decoded, s.skipped_undecoded, s.dropped_before_convert, s.dropped_full, s.reconnects
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_event(event: &RuntimeEvent, verbose: bool) {
+    match event {
+        RuntimeEvent::Camera(e) => eprintln!("camera {}: {}", e.camera, e.status),
+        RuntimeEvent::Detections {
+            camera,
+            model,
+            pts,
+            frame_size,
+            detections,
+            ..
+        } => {
+            if detections.is_empty() && !verbose {
+                return;
+            }
+            let at = pts
+                .map(|p| format!("{:.1}s", p.as_secs_f64()))
+                .unwrap_or_else(|| "live".to_string());
+            let boxes: Vec<String> = detections
+                .iter()
+                .map(|l| {
+                    let b = l.detection.bbox;
+                    format!(
+                        "{} {:.2} [{:.0},{:.0},{:.0},{:.0}]",
+                        l.label, l.detection.score, b.x1, b.y1, b.x2, b.y2
+                    )
+                })
+                .collect();
+            println!(
+                "{camera} @{at} {model}: {} found in {}x{}{}{}",
+                detections.len(),
+                frame_size.0,
+                frame_size.1,
+                if boxes.is_empty() { "" } else { ": " },
+                boxes.join("; ")
+            );
+        }
+        RuntimeEvent::InferenceFailed {
+            camera,
+            model,
+            error,
+        } => eprintln!("camera {camera}: {model} failed: {error}"),
+        RuntimeEvent::Summary(s) => eprintln!(
+            "summary: {:.1} frames analysed/s, {:.1} detections/s, {} frames dropped, lag median {:.0} ms max {:.0} ms, {}/{} cameras streaming",
+            s.frames_analysed as f64 / s.period.as_secs_f64(),
+            s.detections as f64 / s.period.as_secs_f64(),
+            s.frames_dropped,
+            s.lag_median.as_secs_f64() * 1000.0,
+            s.lag_max.as_secs_f64() * 1000.0,
+            s.streaming,
+            s.cameras
+        ),
+    }
+}
+
+fn detect(
+    model: &Path,
+    image: &Path,
+    out: Option<&Path>,
+    onnxruntime: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    inference::ensure_onnxruntime(onnxruntime.as_deref(), None)?;
+    let manifest_path = if model.is_dir() {
+        model.join("model.toml")
+    } else {
+        model.to_path_buf()
+    };
+    let manifest = Arc::new(inference::Manifest::load(&manifest_path)?);
+    let mut model = inference::Model::open(manifest, inference::Device::Cpu, 2)?;
+    let picture = image::open(image)
+        .with_context(|| format!("cannot read image {}", image.display()))?
+        .to_rgb8();
+    let (width, height) = picture.dimensions();
+    let (outputs, timings) = model.run(&[inference::model::ImageRef {
+        rgb: picture.as_raw(),
+        width,
+        height,
+    }])?;
+    let detections = outputs.into_iter().next().unwrap_or_default().detections;
+    println!(
+        "{}: {} detections ({}x{}; preprocess {:.1} ms, run {:.1} ms, decode {:.1} ms)",
+        image.display(),
+        detections.len(),
+        width,
+        height,
+        timings.preprocess.as_secs_f64() * 1e3,
+        timings.run.as_secs_f64() * 1e3,
+        timings.decode.as_secs_f64() * 1e3
+    );
+    for d in &detections {
+        let label = model
+            .classes()
+            .get(d.class_id)
+            .map(String::as_str)
+            .unwrap_or("?");
+        let b = d.bbox;
+        println!(
+            "  {label} {:.2} [{:.0}, {:.0}, {:.0}, {:.0}]",
+            d.score, b.x1, b.y1, b.x2, b.y2
+        );
+    }
+    if let Some(out) = out {
+        let mut rgb = picture.into_raw();
+        for d in &detections {
+            annotate::draw_box(
+                &mut rgb,
+                width,
+                height,
+                &d.bbox,
+                annotate::color_for(d.class_id),
+                3,
+            );
+        }
+        let annotated = image::RgbImage::from_raw(width, height, rgb)
+            .context("annotated image has the wrong size")?;
+        annotated
+            .save(out)
+            .with_context(|| format!("cannot write {}", out.display()))?;
+        println!("wrote {}", out.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets `flag` on SIGINT / SIGTERM so the run loop stops cleanly.
+fn install_interrupt(flag: &Arc<AtomicBool>) {
+    static FLAG: std::sync::OnceLock<Arc<AtomicBool>> = std::sync::OnceLock::new();
+    let _ = FLAG.set(Arc::clone(flag));
+    extern "C" fn on_signal(_: libc::c_int) {
+        if let Some(flag) = FLAG.get() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+    }
+}
