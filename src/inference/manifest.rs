@@ -271,7 +271,7 @@ impl Manifest {
                 )));
             }
         }
-        if self.input.std.iter().any(|s| *s == 0.0) {
+        if self.input.std.contains(&0.0) {
             return Err(invalid("input.std has a zero".to_string()));
         }
         if self.sha256.len() != 64 || !self.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -80,15 +80,17 @@ pub fn locate_onnxruntime(
         .or_else(|| std::env::var_os("ORT_DYLIB_PATH"))
         .map(PathBuf::from);
     let mut tried = Vec::new();
-    for candidate in [
+    let named = [
         flag.map(Path::to_path_buf),
         env,
         config.map(Path::to_path_buf),
     ]
     .into_iter()
     .flatten()
-    {
-        if candidate.is_file() {
+    .next();
+    if let Some(candidate) = named {
+        // A bare file name is left to the dynamic loader's search path.
+        if candidate.is_file() || candidate.components().count() == 1 {
             return Ok(candidate);
         }
         // A path someone named explicitly is not silently replaced by another.

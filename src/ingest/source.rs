@@ -94,6 +94,7 @@ impl DecodeGate {
 pub(crate) struct Pacer {
     interval_ns: u64,
     next_due_ns: Option<u64>,
+    last_passed_ns: u64,
 }
 
 impl Pacer {
@@ -101,20 +102,33 @@ impl Pacer {
         Self {
             interval_ns: interval.as_nanos() as u64,
             next_due_ns: None,
+            last_passed_ns: 0,
         }
     }
 
-    /// True when a frame at `time_ns` is due. A 10 % tolerance keeps a 2 s interval on a 2 s GOP
-    /// from skipping every other key frame when timestamps jitter.
+    /// True when a frame at `time_ns` is due. Due times sit on a grid one interval apart, so the
+    /// rate holds; a frame up to a tenth of an interval early still counts, so a 2 s interval
+    /// on a 2 s GOP does not skip every other key frame when timestamps jitter. A jump back
+    /// (the stream restarted) or a gap re-anchors the grid.
     pub(crate) fn due(&mut self, time_ns: u64) -> bool {
         let tolerance = self.interval_ns / 10;
-        match self.next_due_ns {
-            Some(next) if time_ns + tolerance < next && time_ns + self.interval_ns >= next => false,
-            _ => {
-                self.next_due_ns = Some(time_ns + self.interval_ns);
-                true
+        if let Some(next) = self.next_due_ns {
+            let early = time_ns + tolerance < next;
+            let jumped_back = time_ns < self.last_passed_ns;
+            if early && !jumped_back {
+                return false;
             }
+            self.next_due_ns = Some(if !jumped_back && time_ns < next + self.interval_ns {
+                next + self.interval_ns
+            } else {
+                time_ns + self.interval_ns
+            });
+            self.last_passed_ns = time_ns;
+            return true;
         }
+        self.next_due_ns = Some(time_ns + self.interval_ns);
+        self.last_passed_ns = time_ns;
+        true
     }
 }
 
@@ -254,9 +268,7 @@ fn uri_of(source: &SourceSpec) -> Result<String, IngestError> {
 fn configure_source(decodebin: &gst::Element, source: &SourceSpec) {
     let source = source.clone();
     decodebin.connect("source-setup", false, move |args| {
-        let Some(element) = args.get(1).and_then(|v| v.get::<gst::Element>().ok()) else {
-            return None;
-        };
+        let element = args.get(1).and_then(|v| v.get::<gst::Element>().ok())?;
         let has = |name: &str| element.find_property(name).is_some();
         match &source {
             SourceSpec::Rtsp {
@@ -512,10 +524,10 @@ mod tests {
 
     #[test]
     fn gate_skips_key_frames_that_are_not_due() {
-        // 1 s GOP, 3 s interval: key frames at 0, 1, 2, … s; every third one after the first GOP.
+        // 1 s GOP, 3 s interval: key frames at 0, 1, 2, … s; every third one is decoded.
         let passed = run_gate(3.0, 30, 301);
         let keys: Vec<u64> = passed.into_iter().filter(|i| i % 30 == 0).collect();
-        assert_eq!(keys, vec![0, 30, 120, 210, 300]);
+        assert_eq!(keys, vec![0, 90, 180, 270]);
     }
 
     #[test]
@@ -537,7 +549,8 @@ mod tests {
     fn pacer_keeps_one_frame_per_interval() {
         let mut pacer = Pacer::new(Duration::from_millis(500));
         let due: Vec<u64> = (0..60u64).filter(|i| pacer.due(i * S / 30)).collect();
-        assert_eq!(due, vec![0, 15, 30, 45]);
+        // Up to a tenth of an interval early, on a 0.5 s grid: two per second, as asked.
+        assert_eq!(due, vec![0, 14, 29, 44, 59]);
     }
 
     #[test]

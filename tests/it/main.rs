@@ -1,1 +1,8 @@
-//! Integration tests (one binary).
+//! Integration tests, one binary. Real GStreamer, real ONNX Runtime, RTSP on 127.0.0.1.
+
+mod cli;
+mod common;
+mod decoders;
+mod ingest;
+mod manifest;
+mod pipeline;

@@ -1,0 +1,135 @@
+//! The `gridsight` binary as a user runs it.
+
+use std::process::Command;
+
+use crate::common::{repo, scratch};
+
+fn gridsight() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gridsight"))
+}
+
+#[test]
+fn check_reports_all_five_mistakes_with_paths() {
+    let dir = scratch().join("check-five");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let manifest = repo().join("models/ppocr-det/model.toml");
+    let config = format!(
+        r#"
+[[models]]
+name = "text"
+manifest = {manifest:?}
+
+[[cameras]]
+id = "a"
+uri = "rtsp://127.0.0.1:8554/a"
+[cameras.detectors.text]
+interval_s = 2.0
+
+[[cameras]]
+id = "a"
+uri = "rtsp://127.0.0.1:8554/b"
+[cameras.detectors.text]
+interval_s = -1.0
+
+[[cameras]]
+id = "c"
+uri = "rtmp://127.0.0.1/live"
+position = {{ lat = 95.0, lon = 116.4 }}
+[cameras.detectors.txt]
+interval_s = 2.0
+"#,
+        manifest = manifest.display().to_string()
+    );
+    let path = dir.join("five.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = gridsight()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run gridsight");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "cameras[1].id",
+        "cameras[1].detectors.text.interval_s",
+        "cameras[2].uri: unsupported scheme \"rtmp\"",
+        "cameras[2].position.lat",
+        "cameras[2].detectors.txt",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert!(stderr.contains("5 errors"), "{stderr}");
+}
+
+#[test]
+fn check_accepts_the_demo_pipeline() {
+    let out = gridsight()
+        .arg("check")
+        .arg(repo().join("pipelines/demo.toml"))
+        .output()
+        .expect("run gridsight");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn detect_finds_the_text_of_a_poster_and_writes_the_annotated_image() {
+    let dir = scratch().join("detect");
+    std::fs::create_dir_all(&dir).expect("dir");
+    // A white poster with black text drawn by GStreamer, as a PNG.
+    let png = dir.join("poster.png");
+    let status = Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=white", "!"])
+        .args(["video/x-raw,width=640,height=360", "!"])
+        .args([
+            "textoverlay",
+            "text=NO PARKING 24H",
+            "font-desc=Sans Bold 28",
+            "color=0xff000000",
+            "!",
+        ])
+        .args(["videoconvert", "!", "pngenc", "!", "filesink"])
+        .arg(format!("location={}", png.display()))
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(status.success());
+    let out_png = dir.join("annotated.png");
+    let out = gridsight()
+        .arg("detect")
+        .arg(repo().join("models/ppocr-det"))
+        .arg(&png)
+        .arg("--out")
+        .arg(&out_png)
+        .output()
+        .expect("run gridsight");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("text 0.")),
+        "{stdout}"
+    );
+    assert!(out_png.is_file());
+}
+
+#[test]
+fn errors_go_to_stderr_with_exit_code_2() {
+    let out = gridsight()
+        .args(["run", "/nonexistent/pipeline.toml"])
+        .output()
+        .expect("run gridsight");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/pipeline.toml"), "{stderr}");
+}

@@ -1,0 +1,96 @@
+//! Ingest on real GStreamer: what gets decoded, probing, snapshots.
+
+use std::time::Duration;
+
+use crossbeam_channel::{bounded, unbounded};
+use gridsight::domain::{CameraId, CameraStatus};
+use gridsight::ingest::{probe::probe, Camera, CameraSpec, SourceSpec};
+
+use crate::common::poster_clip;
+
+/// Plays a file to its end and returns (frames analysed, camera stats).
+fn play(key_frames_only: bool, interval: Duration) -> (usize, gridsight::ingest::CameraStats) {
+    let clip = poster_clip(10);
+    let (frames_tx, frames_rx) = bounded(4);
+    let (events_tx, events_rx) = unbounded();
+    let mut spec = CameraSpec::new(CameraId::new("file"), SourceSpec::File(clip));
+    spec.interval = interval;
+    spec.key_frames_only = key_frames_only;
+    spec.analysis_width = 160;
+    let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
+    let drain = std::thread::spawn(move || {
+        frames_rx
+            .iter()
+            .inspect(|f| {
+                assert_eq!(
+                    (f.width, f.height),
+                    (160, 120),
+                    "scaled on the GStreamer side"
+                )
+            })
+            .count()
+    });
+    let ended = events_rx
+        .iter()
+        .take_while(|e| !matches!(e.status, CameraStatus::Failed { .. }))
+        .any(|e| e.status == CameraStatus::Ended);
+    assert!(ended, "the file plays to its end");
+    let stats = camera.stats();
+    camera.stop();
+    (drain.join().expect("drain"), stats)
+}
+
+#[test]
+fn key_frames_only_when_the_interval_covers_the_gop() {
+    // 10 s at 25 fps, 1 s GOP, analysis every 2 s: only the first GOP is decoded in full (to
+    // learn the GOP), then one key frame per 2 s.
+    let (analysed, stats) = play(true, Duration::from_secs(2));
+    assert!(stats.key_only);
+    assert_eq!(stats.gop_ms, 1000);
+    assert!((5..=6).contains(&analysed), "analysed {analysed}");
+    assert!(
+        stats.decoded <= 25 + 6,
+        "decoded {} of 250 frames",
+        stats.decoded
+    );
+    assert!(stats.skipped_undecoded >= 250 - 31, "{stats:?}");
+
+    // The same clip with full decoding: everything decoded, non-due frames dropped before
+    // conversion; as many frames (± one: they need not sit on key frames) reach analysis.
+    let (analysed_full, full) = play(false, Duration::from_secs(2));
+    assert_eq!(full.decoded, 250);
+    assert!(
+        analysed_full.abs_diff(analysed) <= 1,
+        "{analysed_full} vs {analysed}"
+    );
+    assert_eq!(full.dropped_before_convert, 250 - analysed_full as u64);
+}
+
+#[test]
+fn short_intervals_decode_everything_and_drop_before_conversion() {
+    let (analysed, stats) = play(true, Duration::from_millis(200));
+    assert!(!stats.key_only, "a 1 s GOP is longer than 0.2 s");
+    assert_eq!(stats.decoded, 250);
+    assert!((49..=51).contains(&analysed), "analysed {analysed}");
+}
+
+#[test]
+fn probe_reports_codec_size_fps_and_gop() {
+    let report = probe(
+        poster_clip(10).to_str().expect("utf-8 path"),
+        Duration::from_secs(10),
+    )
+    .expect("probe");
+    assert_eq!(report.codec.as_deref(), Some("video/x-h264, profile=high"));
+    assert_eq!((report.width, report.height), (Some(320), Some(240)));
+    assert_eq!(report.fps, Some(25.0));
+    assert_eq!(report.gop, Some(Duration::from_secs(1)));
+    assert_eq!(report.gop_frames, Some(25));
+    assert!(!report.live);
+}
+
+#[test]
+fn probe_of_a_missing_file_is_an_error_naming_it() {
+    let err = probe("/nonexistent/clip.mp4", Duration::from_secs(5)).expect_err("missing");
+    assert!(err.to_string().contains("/nonexistent/clip.mp4"), "{err}");
+}

@@ -1,0 +1,264 @@
+//! The whole frame path on real streams: an in-process RTSP server on 127.0.0.1 → ingest → the
+//! PP-OCR text detector. Cameras reconnect by themselves; a failing camera disturbs no other.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use gridsight::config::{
+    CameraConfig, Config, DetectorConfig, InferenceConfig, ModelRef, RtspTransport, Source,
+};
+use gridsight::domain::{CameraId, CameraStatus};
+use gridsight::ingest::rtsp_server::RtspServer;
+use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
+
+use crate::common::{poster_clip, repo, scratch, wait_for};
+
+fn camera(id: &str, source: Source) -> CameraConfig {
+    CameraConfig {
+        id: CameraId::new(id),
+        name: id.to_string(),
+        source,
+        credentials: None,
+        enabled: true,
+        stall_timeout: Duration::from_secs(5),
+        realtime: false,
+        heading_deg: None,
+        position: None,
+        detectors: vec![DetectorConfig {
+            model: "text".to_string(),
+            interval: Duration::from_secs(1),
+        }],
+    }
+}
+
+fn rtsp(url: String) -> Source {
+    Source::Rtsp {
+        url,
+        transport: RtspTransport::Tcp,
+    }
+}
+
+fn start(cameras: Vec<CameraConfig>) -> Runtime {
+    let config = Config {
+        path: scratch().join("pipeline.toml"),
+        data_dir: scratch().join("data"),
+        http_bind: "127.0.0.1:0".parse().expect("addr"),
+        onnxruntime: None,
+        inference: InferenceConfig {
+            workers: 1,
+            threads_per_worker: 2,
+            ..InferenceConfig::default()
+        },
+        models: vec![ModelRef {
+            name: "text".to_string(),
+            manifest: repo().join("models/ppocr-det/model.toml"),
+        }],
+        cameras,
+    };
+    let options = RunOptions {
+        analysis_width: 320,
+        backoff_min: Duration::from_millis(300),
+        backoff_max: Duration::from_secs(1),
+        ..RunOptions::default()
+    };
+    Runtime::start(&config, options).expect("runtime starts")
+}
+
+fn found_text(event: &RuntimeEvent, camera: &str) -> bool {
+    matches!(event, RuntimeEvent::Detections { camera: c, detections, .. }
+        if c.as_str() == camera && detections.iter().any(|d| d.label == "text" && d.detection.score > 0.5))
+}
+
+#[test]
+fn rtsp_cameras_are_analysed_and_reconnect_without_disturbing_each_other() {
+    let clip = poster_clip(60);
+    let mut server_a = RtspServer::start(0).expect("server a");
+    let url_a = server_a.add_clip("a", &clip).expect("mount a");
+    let mut server_b = RtspServer::start(0).expect("server b");
+    let url_b = server_b.add_clip("b", &clip).expect("mount b");
+    let runtime = start(vec![
+        camera("cam-a", rtsp(url_a)),
+        camera("cam-b", rtsp(url_b)),
+    ]);
+
+    // Both cameras stream and the text detector finds the poster on both.
+    let mut found: HashMap<String, usize> = HashMap::new();
+    let both = wait_for(
+        &runtime,
+        Duration::from_secs(60),
+        |_| {},
+        |e| {
+            for cam in ["cam-a", "cam-b"] {
+                if found_text(e, cam) {
+                    *found.entry(cam.to_string()).or_default() += 1;
+                }
+            }
+            found.values().filter(|n| **n >= 3).count() == 2
+        },
+    );
+    assert!(both, "both cameras analysed: {found:?}");
+    assert!(
+        found.get("cam-a").copied().unwrap_or(0) >= 3,
+        "cam-a analysed: {found:?}"
+    );
+    assert!(
+        found.get("cam-b").copied().unwrap_or(0) >= 3,
+        "cam-b analysed: {found:?}"
+    );
+
+    // Camera A's server goes away: A fails with a reason and retries; B keeps streaming.
+    server_a.stop();
+    let mut b_during_outage = 0;
+    let mut b_status_changes = Vec::new();
+    let mut a_reason = String::new();
+    let failed = wait_for(
+        &runtime,
+        Duration::from_secs(20),
+        |e| {
+            if found_text(e, "cam-b") {
+                b_during_outage += 1;
+            }
+            if let RuntimeEvent::Camera(c) = e {
+                if c.camera.as_str() == "cam-b" {
+                    b_status_changes.push(c.status.clone());
+                }
+            }
+        },
+        |e| match e {
+            RuntimeEvent::Camera(c) if c.camera.as_str() == "cam-a" => match &c.status {
+                CameraStatus::Failed { reason, .. } => {
+                    a_reason = reason.clone();
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        },
+    );
+    assert!(failed, "cam-a reported failed after its server stopped");
+    assert!(!a_reason.is_empty());
+    // Stay down a few seconds, so A retries at least once against a closed port.
+    let outage = Instant::now();
+    wait_for(
+        &runtime,
+        Duration::from_secs(4),
+        |e| {
+            if found_text(e, "cam-b") {
+                b_during_outage += 1;
+            }
+            if let RuntimeEvent::Camera(c) = e {
+                if c.camera.as_str() == "cam-b" {
+                    b_status_changes.push(c.status.clone());
+                }
+            }
+        },
+        |_| false,
+    );
+    assert!(outage.elapsed() >= Duration::from_secs(4));
+
+    // The server comes back on the same port: A reconnects by itself and is analysed again.
+    server_a.resume().expect("server a resumes");
+    let back = wait_for(
+        &runtime,
+        Duration::from_secs(30),
+        |e| {
+            if let RuntimeEvent::Camera(c) = e {
+                if c.camera.as_str() == "cam-b" {
+                    b_status_changes.push(c.status.clone());
+                }
+            }
+        },
+        |e| found_text(e, "cam-a"),
+    );
+    assert!(back, "cam-a reconnected and was analysed again");
+    assert!(
+        b_during_outage >= 2,
+        "cam-b kept being analysed: {b_during_outage}"
+    );
+    assert!(
+        b_status_changes.is_empty(),
+        "cam-b undisturbed: {b_status_changes:?}"
+    );
+    let stats: HashMap<_, _> = runtime.camera_stats().into_iter().collect();
+    assert!(stats[&CameraId::new("cam-a")].reconnects >= 1);
+    assert_eq!(stats[&CameraId::new("cam-b")].reconnects, 0);
+
+    // Evidence: the latest analysed frame at full resolution, converted only now.
+    let snapshot = runtime.snapshot(&CameraId::new("cam-b")).expect("snapshot");
+    assert_eq!((snapshot.width, snapshot.height), (320, 240));
+    assert_eq!(snapshot.rgb.len(), 320 * 240 * 3);
+    runtime.stop();
+    server_b.stop();
+}
+
+#[test]
+fn a_corrupt_file_and_an_unreachable_uri_fail_with_reasons_while_others_run() {
+    let corrupt = scratch().join("corrupt.mp4");
+    std::fs::write(
+        &corrupt,
+        b"this is not a video file at all, just text bytes",
+    )
+    .expect("write");
+    let runtime = start(vec![
+        camera("corrupt", Source::File(corrupt)),
+        camera(
+            "unreachable",
+            rtsp("rtsp://127.0.0.1:1/nothing".to_string()),
+        ),
+        camera(
+            "pattern",
+            Source::TestPattern {
+                pattern: "smpte".to_string(),
+                fps: 10,
+                width: 320,
+                height: 240,
+            },
+        ),
+    ]);
+    let mut reasons: HashMap<String, String> = HashMap::new();
+    let mut pattern_analysed = 0;
+    let mut retried: HashMap<String, usize> = HashMap::new();
+    wait_for(
+        &runtime,
+        Duration::from_secs(20),
+        |_| {},
+        |e| {
+            match e {
+                RuntimeEvent::Camera(c) => {
+                    if let CameraStatus::Failed { reason, .. } = &c.status {
+                        reasons.insert(c.camera.to_string(), reason.clone());
+                        *retried.entry(c.camera.to_string()).or_default() += 1;
+                    }
+                }
+                RuntimeEvent::Detections { camera, .. } if camera.as_str() == "pattern" => {
+                    pattern_analysed += 1
+                }
+                _ => {}
+            }
+            retried.get("corrupt").copied().unwrap_or(0) >= 2
+                && retried.get("unreachable").copied().unwrap_or(0) >= 2
+                && pattern_analysed >= 3
+        },
+    );
+    let corrupt_reason = reasons.get("corrupt").cloned().unwrap_or_default();
+    let unreachable_reason = reasons.get("unreachable").cloned().unwrap_or_default();
+    assert!(
+        !corrupt_reason.is_empty(),
+        "corrupt file failed with a reason: {reasons:?}"
+    );
+    assert!(
+        !unreachable_reason.is_empty(),
+        "unreachable URI failed with a reason: {reasons:?}"
+    );
+    assert!(
+        retried["corrupt"] >= 2 && retried["unreachable"] >= 2,
+        "both retried: {retried:?}"
+    );
+    assert!(
+        pattern_analysed >= 3,
+        "the healthy camera kept being analysed: {pattern_analysed}"
+    );
+    let statuses: HashMap<_, _> = runtime.statuses().into_iter().collect();
+    assert_eq!(statuses[&CameraId::new("pattern")], CameraStatus::Streaming);
+    runtime.stop();
+}
