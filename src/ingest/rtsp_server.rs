@@ -16,6 +16,8 @@ use super::{init, IngestError};
 pub struct RtspServer {
     port: u16,
     mounts: Vec<(String, PathBuf)>,
+    /// Basic-auth user and password every client must give, when set.
+    credentials: Option<(String, String)>,
     running: Option<Running>,
 }
 
@@ -31,9 +33,26 @@ struct Running {
 impl RtspServer {
     /// Starts a server on 127.0.0.1 at `port` (0 picks a free one).
     pub fn start(port: u16) -> Result<RtspServer, IngestError> {
+        Self::start_with(port, None)
+    }
+
+    /// Starts a server that demands basic authentication with `user` and `password`.
+    pub fn start_with_credentials(
+        port: u16,
+        user: &str,
+        password: &str,
+    ) -> Result<RtspServer, IngestError> {
+        Self::start_with(port, Some((user.to_string(), password.to_string())))
+    }
+
+    fn start_with(
+        port: u16,
+        credentials: Option<(String, String)>,
+    ) -> Result<RtspServer, IngestError> {
         let mut server = RtspServer {
             port,
             mounts: Vec::new(),
+            credentials,
             running: None,
         };
         server.resume()?;
@@ -58,7 +77,7 @@ impl RtspServer {
         let mount = format!("/{}", mount.trim_start_matches('/'));
         self.mounts.push((mount.clone(), file.to_path_buf()));
         if let Some(running) = &self.running {
-            mount_clip(&running.server, &mount, file)?;
+            mount_clip(&running.server, &mount, file, self.credentials.is_some())?;
         }
         Ok(self.url(&mount))
     }
@@ -86,8 +105,16 @@ impl RtspServer {
         let server = rtsp::RTSPServer::new();
         server.set_address("127.0.0.1");
         server.set_service(&self.port.to_string());
+        if let Some((user, password)) = &self.credentials {
+            let auth = rtsp::RTSPAuth::new();
+            let token = rtsp::RTSPToken::builder()
+                .field(rtsp::RTSP_TOKEN_MEDIA_FACTORY_ROLE, "camera-user")
+                .build();
+            auth.add_basic(&rtsp::RTSPAuth::make_basic(user, password), &token);
+            server.set_auth(Some(&auth));
+        }
         for (mount, file) in &self.mounts {
-            mount_clip(&server, mount, file)?;
+            mount_clip(&server, mount, file, self.credentials.is_some())?;
         }
         let context = glib::MainContext::new();
         let source = server
@@ -129,7 +156,12 @@ impl Drop for RtspServer {
     }
 }
 
-fn mount_clip(server: &rtsp::RTSPServer, mount: &str, file: &Path) -> Result<(), IngestError> {
+fn mount_clip(
+    server: &rtsp::RTSPServer,
+    mount: &str,
+    file: &Path,
+    authenticated: bool,
+) -> Result<(), IngestError> {
     let mounts = server
         .mount_points()
         .ok_or_else(|| IngestError::Pipeline("RTSP server has no mount points".to_string()))?;
@@ -139,6 +171,14 @@ fn mount_clip(server: &rtsp::RTSPServer, mount: &str, file: &Path) -> Result<(),
         file.display()
     ));
     factory.set_shared(false);
+    if authenticated {
+        factory.add_role_from_structure(
+            &rtsp::gst::Structure::builder("camera-user")
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_ACCESS, true)
+                .field(rtsp::RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, true)
+                .build(),
+        );
+    }
     factory
         .set_protocols(rtsp::gst_rtsp::RTSPLowerTrans::TCP | rtsp::gst_rtsp::RTSPLowerTrans::UDP);
     mounts.add_factory(mount, factory);

@@ -203,6 +203,39 @@ pub(crate) fn build(
                 });
             }
         }
+        SourceSpec::Http {
+            url,
+            user,
+            password,
+        } => {
+            // Explicit elements: through (uri)decodebin a live multipart stream either ends at
+            // once or stalls in decodebin's queues (its parts carry no timestamps).
+            let src = make("souphttpsrc")?;
+            src.set_property("location", url);
+            src.set_property("is-live", true);
+            src.set_property("do-timestamp", true);
+            src.set_property("timeout", 10u32);
+            set_credentials(&src, user, password);
+            let demux = make("multipartdemux")?;
+            let jpegdec = make("jpegdec")?;
+            gate_decoder(&jpegdec, spec.interval, spec.key_frames_only, shared);
+            pipeline
+                .add_many([&src, &demux, &jpegdec])
+                .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+            src.link(&demux)
+                .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+            jpegdec
+                .link(&queue)
+                .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+            let jpegdec_weak = jpegdec.downgrade();
+            demux.connect_pad_added(move |_, pad| {
+                if let Some(sink) = jpegdec_weak.upgrade().and_then(|d| d.static_pad("sink")) {
+                    if !sink.is_linked() {
+                        let _ = pad.link(&sink);
+                    }
+                }
+            });
+        }
         source => {
             let decodebin = make("uridecodebin")?;
             decodebin.set_property("uri", uri_of(source)?);
@@ -211,39 +244,44 @@ pub(crate) fn build(
             pipeline
                 .add(&decodebin)
                 .map_err(|e| IngestError::Pipeline(e.to_string()))?;
-            let queue_weak = queue.downgrade();
-            let pipeline_weak = pipeline.downgrade();
-            decodebin.connect_pad_added(move |_, pad| {
-                let is_video = pad
-                    .current_caps()
-                    .and_then(|c| c.structure(0).map(|s| s.name().starts_with("video/")))
-                    .unwrap_or(false);
-                if is_video {
-                    if let Some(sink_pad) = queue_weak.upgrade().and_then(|q| q.static_pad("sink"))
-                    {
-                        if !sink_pad.is_linked() {
-                            let _ = pad.link(&sink_pad);
-                        }
-                    }
-                } else if let Some(pipeline) = pipeline_weak.upgrade() {
-                    // Audio and other streams go nowhere, without blocking the demuxer.
-                    if let Ok(fake) = gst::ElementFactory::make("fakesink")
-                        .property("sync", false)
-                        .property("async", false)
-                        .build()
-                    {
-                        if pipeline.add(&fake).is_ok() {
-                            let _ = fake.sync_state_with_parent();
-                            if let Some(p) = fake.static_pad("sink") {
-                                let _ = pad.link(&p);
-                            }
-                        }
-                    }
-                }
-            });
+            link_video_pads(&decodebin, &queue, &pipeline);
         }
     }
     Ok(pipeline)
+}
+
+/// Links decodebin's video pad to `queue`; other streams go to a fakesink.
+fn link_video_pads(decodebin: &gst::Element, queue: &gst::Element, pipeline: &gst::Pipeline) {
+    let queue_weak = queue.downgrade();
+    let pipeline_weak = pipeline.downgrade();
+    decodebin.connect_pad_added(move |_, pad| {
+        // Some decoders expose their pad before caps are fixed: ask what it can give.
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let is_video = caps
+            .structure(0)
+            .is_some_and(|s| s.name().starts_with("video/"));
+        if is_video {
+            if let Some(sink_pad) = queue_weak.upgrade().and_then(|q| q.static_pad("sink")) {
+                if !sink_pad.is_linked() {
+                    let _ = pad.link(&sink_pad);
+                }
+            }
+        } else if let Some(pipeline) = pipeline_weak.upgrade() {
+            // Audio and other streams go nowhere, without blocking the demuxer.
+            if let Ok(fake) = gst::ElementFactory::make("fakesink")
+                .property("sync", false)
+                .property("async", false)
+                .build()
+            {
+                if pipeline.add(&fake).is_ok() {
+                    let _ = fake.sync_state_with_parent();
+                    if let Some(p) = fake.static_pad("sink") {
+                        let _ = pad.link(&p);
+                    }
+                }
+            }
+        }
+    });
 }
 
 fn uri_of(source: &SourceSpec) -> Result<String, IngestError> {
@@ -264,40 +302,29 @@ fn uri_of(source: &SourceSpec) -> Result<String, IngestError> {
     }
 }
 
-/// Sets transport, credentials and latency on the source element uridecodebin creates.
+/// Sets transport, credentials and latency on the RTSP source uridecodebin creates.
 fn configure_source(decodebin: &gst::Element, source: &SourceSpec) {
     let source = source.clone();
     decodebin.connect("source-setup", false, move |args| {
         let element = args.get(1).and_then(|v| v.get::<gst::Element>().ok())?;
         let has = |name: &str| element.find_property(name).is_some();
-        match &source {
-            SourceSpec::Rtsp {
-                udp,
-                user,
-                password,
-                ..
-            } => {
-                if has("protocols") {
-                    element.set_property_from_str("protocols", if *udp { "udp" } else { "tcp" });
-                }
-                if has("latency") {
-                    element.set_property("latency", 200u32);
-                }
-                if has("tcp-timeout") {
-                    element.set_property("tcp-timeout", 5_000_000u64);
-                }
-                set_credentials(&element, user, password);
+        if let SourceSpec::Rtsp {
+            udp,
+            user,
+            password,
+            ..
+        } = &source
+        {
+            if has("protocols") {
+                element.set_property_from_str("protocols", if *udp { "udp" } else { "tcp" });
             }
-            SourceSpec::Http { user, password, .. } => {
-                if has("is-live") {
-                    element.set_property("is-live", true);
-                }
-                if has("timeout") {
-                    element.set_property("timeout", 10u32);
-                }
-                set_credentials(&element, user, password);
+            if has("latency") {
+                element.set_property("latency", 200u32);
             }
-            _ => {}
+            if has("tcp-timeout") {
+                element.set_property("tcp-timeout", 5_000_000u64);
+            }
+            set_credentials(&element, user, password);
         }
         None
     });
@@ -325,37 +352,46 @@ fn attach_gate(decodebin: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>
             return;
         };
         let klass = factory.metadata("klass").unwrap_or_default();
-        if !(klass.contains("Decoder") && klass.contains("Video")) {
-            return;
+        if klass.contains("Decoder") && klass.contains("Video") {
+            gate_decoder(element, interval, allowed, &shared);
         }
-        let Some(pad) = element.static_pad("sink") else {
-            return;
+    });
+}
+
+/// Puts a `DecodeGate` on a decoder's sink pad, and makes it decode on one thread.
+fn gate_decoder(element: &gst::Element, interval: Duration, allowed: bool, shared: &Arc<Shared>) {
+    // One decoding thread per camera: cameras run in parallel anyway, and frame threading
+    // would keep a pool of full-size frames per camera (memory) and add latency.
+    if element.find_property("max-threads").is_some() {
+        element.set_property("max-threads", 1i32);
+    }
+    let Some(pad) = element.static_pad("sink") else {
+        return;
+    };
+    let gate = Mutex::new(DecodeGate::new(interval, allowed));
+    let shared = Arc::clone(shared);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        shared.touch();
+        let Some(buffer) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
         };
-        let gate = Mutex::new(DecodeGate::new(interval, allowed));
-        let shared = Arc::clone(&shared);
-        pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            shared.touch();
-            let Some(buffer) = info.buffer() else {
-                return gst::PadProbeReturn::Ok;
-            };
-            let is_key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
-            let pts = buffer.pts().or(buffer.dts()).map(gst::ClockTime::nseconds);
-            let mut gate = gate.lock().unwrap_or_else(|p| p.into_inner());
-            let pass = gate.pass(pts, is_key);
-            if let Some(gop) = gate.gop() {
-                shared
-                    .gop_ms
-                    .store(gop.as_millis() as u64, Ordering::Relaxed);
-            }
-            shared.key_only.store(gate.key_only(), Ordering::Relaxed);
-            if pass {
-                gst::PadProbeReturn::Ok
-            } else {
-                shared.skipped_undecoded.fetch_add(1, Ordering::Relaxed);
-                // `Handled` swallows the buffer; `Drop` floods criticals with gstreamer-rs 0.25.
-                gst::PadProbeReturn::Handled
-            }
-        });
+        let is_key = !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT);
+        let pts = buffer.pts().or(buffer.dts()).map(gst::ClockTime::nseconds);
+        let mut gate = gate.lock().unwrap_or_else(|p| p.into_inner());
+        let pass = gate.pass(pts, is_key);
+        if let Some(gop) = gate.gop() {
+            shared
+                .gop_ms
+                .store(gop.as_millis() as u64, Ordering::Relaxed);
+        }
+        shared.key_only.store(gate.key_only(), Ordering::Relaxed);
+        if pass {
+            gst::PadProbeReturn::Ok
+        } else {
+            shared.skipped_undecoded.fetch_add(1, Ordering::Relaxed);
+            // `Handled` swallows the buffer; `Drop` floods criticals with gstreamer-rs 0.25.
+            gst::PadProbeReturn::Handled
+        }
     });
 }
 

@@ -262,3 +262,128 @@ fn a_corrupt_file_and_an_unreachable_uri_fail_with_reasons_while_others_run() {
     assert_eq!(statuses[&CameraId::new("pattern")], CameraStatus::Streaming);
     runtime.stop();
 }
+
+#[test]
+fn rtsp_credentials_are_used_and_a_wrong_password_fails_with_a_reason() {
+    use gridsight::config::{Credentials, Secret};
+    let clip = poster_clip(60);
+    let mut server = RtspServer::start_with_credentials(0, "admin", "s3cret-pw").expect("server");
+    let url = server.add_clip("secure", &clip).expect("mount");
+    let mut good = camera("good", rtsp(url.clone()));
+    good.credentials = Some(Credentials {
+        user: "admin".to_string(),
+        password: Secret::new("s3cret-pw"),
+    });
+    let mut bad = camera("bad", rtsp(url));
+    bad.credentials = Some(Credentials {
+        user: "admin".to_string(),
+        password: Secret::new("wrong-pw"),
+    });
+    let runtime = start(vec![good, bad]);
+    let mut bad_reason = None;
+    let mut good_found = false;
+    wait_for(
+        &runtime,
+        Duration::from_secs(30),
+        |_| {},
+        |e| {
+            if found_text(e, "good") {
+                good_found = true;
+            }
+            if let RuntimeEvent::Camera(c) = e {
+                if let (true, CameraStatus::Failed { reason, .. }) =
+                    (c.camera.as_str() == "bad", &c.status)
+                {
+                    bad_reason = Some(reason.clone());
+                }
+            }
+            good_found && bad_reason.is_some()
+        },
+    );
+    assert!(good_found, "the camera with the right password is analysed");
+    let reason = bad_reason.expect("the camera with the wrong password fails");
+    assert!(reason.to_lowercase().contains("unauthorized"), "{reason}");
+    assert!(
+        !reason.contains("wrong-pw") && !reason.contains("s3cret-pw"),
+        "{reason}"
+    );
+    runtime.stop();
+    server.stop();
+}
+
+/// Serves one JPEG over and over as an HTTP MJPEG stream (multipart/x-mixed-replace), 10 fps,
+/// on 127.0.0.1, for at most `limit`.
+fn serve_mjpeg(jpeg: Vec<u8>, limit: Duration) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/video.mjpg", listener.local_addr().expect("addr"));
+    let handle = std::thread::spawn(move || {
+        let deadline = Instant::now() + limit;
+        listener.set_nonblocking(true).expect("nonblocking");
+        let mut clients = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok((mut stream, _)) = listener.accept() {
+                stream.set_nonblocking(false).expect("blocking");
+                let mut request = [0u8; 2048];
+                let _ = stream.read(&mut request);
+                let header = "HTTP/1.0 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=frame\r\nCache-Control: no-cache\r\n\r\n";
+                if stream.write_all(header.as_bytes()).is_ok() {
+                    clients.push(stream);
+                }
+            }
+            clients.retain_mut(|c| {
+                let part = format!(
+                    "--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+                    jpeg.len()
+                );
+                c.write_all(part.as_bytes()).is_ok()
+                    && c.write_all(&jpeg).is_ok()
+                    && c.write_all(b"\r\n").is_ok()
+            });
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn an_http_mjpeg_camera_is_analysed() {
+    let jpeg_path = scratch().join("mjpeg-poster.jpg");
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=white", "!"])
+        .args(["video/x-raw,width=320,height=240", "!"])
+        .args([
+            "textoverlay",
+            "text=FOR RENT",
+            "font-desc=Sans Bold 20",
+            "color=0xff000000",
+            "!",
+        ])
+        .args(["videoconvert", "!", "jpegenc", "!", "filesink"])
+        .arg(format!("location={}", jpeg_path.display()))
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(status.success());
+    let jpeg = std::fs::read(&jpeg_path).expect("jpeg");
+    let (url, server) = serve_mjpeg(jpeg, Duration::from_secs(25));
+    let runtime = start(vec![camera("mjpeg", Source::Http { url })]);
+    let mut analysed = 0;
+    let ok = wait_for(
+        &runtime,
+        Duration::from_secs(20),
+        |_| {},
+        |e| {
+            if found_text(e, "mjpeg") {
+                analysed += 1;
+            }
+            analysed >= 3
+        },
+    );
+    assert!(ok, "the MJPEG camera was analysed {analysed} times");
+    let stats: HashMap<_, _> = runtime.camera_stats().into_iter().collect();
+    let s = stats[&CameraId::new("mjpeg")];
+    // Every JPEG is a key frame; at 10 fps and one analysis per second most are never decoded.
+    assert!(s.skipped_undecoded > s.decoded, "{s:?}");
+    runtime.stop();
+    server.join().expect("server thread");
+}
