@@ -96,3 +96,91 @@ pub(crate) fn run_to_end(description: &str) -> Result<(), IngestError> {
     let _ = pipeline.set_state(gst::State::Null);
     result
 }
+
+/// Encodes frames produced by `render` (packed RGB, `width` × `height`) into an MP4 (H.264 High,
+/// I420, a key frame every `gop_frames`). `render(i, buffer)` fills frame `i`.
+pub fn encode_rgb_frames(
+    path: &Path,
+    spec: &ClipSpec,
+    mut render: impl FnMut(u64, &mut [u8]) -> Result<(), String>,
+) -> Result<(), IngestError> {
+    use gstreamer_app as gst_app;
+    init()?;
+    let frames = u64::from(spec.fps) * u64::from(spec.seconds);
+    let description = format!(
+        "appsrc name=src format=time is-live=false block=true \
+         ! videoconvert ! video/x-raw,format=I420 \
+         ! x264enc key-int-max={gop} bframes=0 speed-preset=veryfast bitrate={kbps} \
+         ! video/x-h264,profile=high ! h264parse ! mp4mux ! filesink location=\"{path}\"",
+        gop = spec.gop_frames,
+        kbps = spec.bitrate_kbps,
+        path = path.display(),
+    );
+    let pipeline = gst::parse::launch(&description)
+        .map_err(|e| IngestError::Pipeline(format!("{e}: {description}")))?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| IngestError::Pipeline("not a pipeline".to_string()))?;
+    let src = pipeline
+        .by_name("src")
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .ok_or_else(|| IngestError::Pipeline("appsrc missing".to_string()))?;
+    src.set_caps(Some(
+        &gst::Caps::builder("video/x-raw")
+            .field("format", "RGB")
+            .field("width", spec.width as i32)
+            .field("height", spec.height as i32)
+            .field("framerate", gst::Fraction::new(spec.fps as i32, 1))
+            .build(),
+    ));
+    src.set_max_bytes(u64::from(spec.width) * u64::from(spec.height) * 3 * 4);
+    let bus = pipeline
+        .bus()
+        .ok_or_else(|| IngestError::Pipeline("pipeline has no bus".to_string()))?;
+    pipeline
+        .set_state(gst::State::Playing)
+        .map_err(|e| IngestError::Pipeline(e.to_string()))?;
+    let size = spec.width as usize * spec.height as usize * 3;
+    let frame_ns = 1_000_000_000u64 / u64::from(spec.fps.max(1));
+    let mut result = Ok(());
+    for i in 0..frames {
+        let mut data = vec![0u8; size];
+        if let Err(e) = render(i, &mut data) {
+            result = Err(IngestError::Pipeline(format!("rendering frame {i}: {e}")));
+            break;
+        }
+        let mut buffer = gst::Buffer::from_mut_slice(data);
+        if let Some(b) = buffer.get_mut() {
+            b.set_pts(gst::ClockTime::from_nseconds(i * frame_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(frame_ns));
+        }
+        if src.push_buffer(buffer).is_err() {
+            break;
+        }
+        // Surface encoder errors early instead of after the last frame.
+        if let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error]) {
+            if let gst::MessageView::Error(err) = msg.view() {
+                result = Err(IngestError::Pipeline(err.error().to_string()));
+                break;
+            }
+        }
+    }
+    let _ = src.end_of_stream();
+    if result.is_ok() {
+        for msg in bus.iter_timed(gst::ClockTime::from_seconds(600)) {
+            match msg.view() {
+                gst::MessageView::Eos(_) => break,
+                gst::MessageView::Error(err) => {
+                    result = Err(IngestError::Pipeline(format!(
+                        "{} ({})",
+                        err.error(),
+                        err.debug().unwrap_or_default()
+                    )));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}

@@ -94,3 +94,32 @@ fn probe_of_a_missing_file_is_an_error_naming_it() {
     let err = probe("/nonexistent/clip.mp4", Duration::from_secs(5)).expect_err("missing");
     assert!(err.to_string().contains("/nonexistent/clip.mp4"), "{err}");
 }
+
+#[test]
+fn rendered_frames_are_encoded_as_camera_like_h264() {
+    use gridsight::ingest::media::{encode_rgb_frames, ClipSpec};
+    let path = crate::common::scratch().join("rendered.mp4");
+    let spec = ClipSpec {
+        width: 160,
+        height: 96,
+        fps: 10,
+        seconds: 3,
+        gop_frames: 10,
+        bitrate_kbps: 200,
+        text: None,
+    };
+    let mut rendered = 0;
+    encode_rgb_frames(&path, &spec, |i, rgb| {
+        rendered += 1;
+        rgb.iter_mut()
+            .enumerate()
+            .for_each(|(k, px)| *px = ((k as u64 + i * 7) % 256) as u8);
+        Ok(())
+    })
+    .expect("encode");
+    assert_eq!(rendered, 30);
+    let report = probe(path.to_str().expect("utf-8"), Duration::from_secs(10)).expect("probe");
+    assert_eq!(report.codec.as_deref(), Some("video/x-h264, profile=high"));
+    assert_eq!((report.width, report.height), (Some(160), Some(96)));
+    assert_eq!(report.gop_frames, Some(10));
+}
