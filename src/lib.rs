@@ -3,10 +3,12 @@
 //! Stages (see README): `ingest` (GStreamer) → `inference` (ONNX Runtime) → analysis → cases.
 //! Stages never import each other; `runtime` wires them. `domain` holds the plain data they share.
 
+pub mod analysis;
 pub mod annotate;
 pub mod bench;
 pub mod config;
 pub mod domain;
+pub mod geo;
 pub mod inference;
 pub mod ingest;
 pub mod runtime;

@@ -66,6 +66,22 @@ interval_s = 2.0
 
 #[test]
 fn check_accepts_the_demo_pipeline() {
+    // The demo's clip is generated, not committed: make it as scripts/demo does.
+    let clip = repo().join("data/demo/poster.mp4");
+    if !clip.exists() {
+        std::fs::create_dir_all(clip.parent().expect("has a parent")).expect("data dir");
+        let made = gridsight()
+            .arg("clip")
+            .arg(&clip)
+            .args(["--seconds", "4", "--text", "SALE"])
+            .output()
+            .expect("run gridsight clip");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+    }
     let out = gridsight()
         .arg("check")
         .arg(repo().join("pipelines/demo.toml"))

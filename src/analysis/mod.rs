@@ -1,0 +1,402 @@
+//! Analysis: detections over time in, one candidate case per real violation out.
+//!
+//! [`CameraAnalysis`] owns one camera's stages, applied in this order on every detector run:
+//! masks ([`zones`]) drop observations → [`tracker`] follows them → [`zones`] places the tracks
+//! (with hysteresis) → [`rules`] decide what is a violation and emit each one once.
+//!
+//! Pure: no I/O and no clock. Time comes in with every call as a `SystemTime` (the frame time
+//! the detector ran on); schedules are evaluated in the city's time zone given at construction.
+//! Replaying the same calls gives the same candidates, which the golden tests rely on.
+//!
+//! Coordinates are normalised to the image (0..1) everywhere: observation boxes, zone polygons,
+//! baseline regions and candidate boxes.
+
+pub mod rules;
+pub mod time;
+pub mod tracker;
+pub mod zones;
+
+#[cfg(test)]
+mod golden_tests;
+
+use std::time::{Duration, SystemTime};
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::domain::{BBox, CameraId};
+
+pub use rules::{Baseline, Category, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject};
+pub use time::TimeWindow;
+pub use tracker::{Track, Tracker, TrackerConfig, TrackerUpdate};
+pub use zones::{Placement, Zone, ZoneConfig, ZoneError, ZoneHit, ZoneKind, ZoneMap};
+
+/// Which detector produced an observation. JSON: `"objects"`, `"text"`, `"static"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DetectorKind {
+    /// The object model (`street_vending`, `sidewalk_stacking`, `illegal_signage`).
+    Objects,
+    /// The text detector (`text`).
+    Text,
+    /// The static-object detector (`static_object`).
+    Static,
+}
+
+/// How often each detector runs; the tracker's default `max_gap` for a detector is
+/// max(30 s, 3 × its interval). JSON: `{"objects": 2, "text": 60, "static": 1}` in seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorIntervals {
+    #[serde(with = "time::secs")]
+    pub objects: Duration,
+    #[serde(with = "time::secs")]
+    pub text: Duration,
+    #[serde(rename = "static", with = "time::secs")]
+    pub static_objects: Duration,
+}
+
+impl Default for DetectorIntervals {
+    /// Objects every 2 s, text every 60 s, static objects every 1 s.
+    fn default() -> Self {
+        Self {
+            objects: Duration::from_secs(2),
+            text: Duration::from_secs(60),
+            static_objects: Duration::from_secs(1),
+        }
+    }
+}
+
+/// One thing a detector reported, in normalised image coordinates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub bbox: BBox,
+    /// Confidence in 0..1.
+    pub score: f32,
+    /// `street_vending`, `sidewalk_stacking`, `illegal_signage`, `text` or `static_object`;
+    /// other labels are ignored.
+    pub label: String,
+    /// The detector that produced it; tracks never mix detectors.
+    pub source: DetectorKind,
+    /// For static objects: when the static detector saw the object arrive. A track's
+    /// `first_seen` (and so its dwell) goes back to the earliest `since`.
+    pub since: Option<SystemTime>,
+}
+
+impl Observation {
+    pub fn new(bbox: BBox, score: f32, label: &str, source: DetectorKind) -> Self {
+        Self {
+            bbox,
+            score,
+            label: label.to_owned(),
+            source,
+            since: None,
+        }
+    }
+}
+
+/// How urgent a candidate is, by how often the violation recurred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Escalation {
+    /// First occurrence.
+    Blue,
+    /// Second.
+    Yellow,
+    /// Third or later.
+    Red,
+}
+
+/// A candidate case: one violation, emitted once.
+///
+/// Times serialise as RFC 3339 strings, the box as `[x1, y1, x2, y2]` (normalised).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Per-camera sequence from 1; continues after [`CameraAnalysis::with_history`].
+    pub id: u64,
+    /// Serialised as the plain id string.
+    #[serde(with = "camera_id")]
+    pub camera: CameraId,
+    /// A [`Category`] name, e.g. `street_vending`.
+    pub category: String,
+    /// The zone the violation is in; `None` for novel signage outside any `no_signage` zone.
+    pub zone: Option<String>,
+    #[serde(with = "time::bbox")]
+    pub bbox: BBox,
+    /// Median score of the track.
+    pub score: f32,
+    /// When the violation arrived: the track entered the zone (or was first seen).
+    #[serde(with = "time::rfc3339")]
+    pub arrived: SystemTime,
+    /// The update time at which it became a candidate.
+    #[serde(with = "time::rfc3339")]
+    pub emitted: SystemTime,
+    /// The tracker's id of the track that emitted it.
+    pub track_id: u64,
+    /// The earlier candidate at the same spot this one recurs after the cooldown.
+    pub recurrence_of: Option<u64>,
+    /// 1 for a first occurrence, 2, 3, … for recurrences.
+    pub recurrence_count: u32,
+}
+
+impl Candidate {
+    /// Blue for a first occurrence, Yellow for the second, Red from the third.
+    pub fn escalation(&self) -> Escalation {
+        match self.recurrence_count {
+            0 | 1 => Escalation::Blue,
+            2 => Escalation::Yellow,
+            _ => Escalation::Red,
+        }
+    }
+}
+
+mod camera_id {
+    use crate::domain::CameraId;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(c: &CameraId, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(c.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CameraId, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(CameraId::new(&s))
+    }
+}
+
+/// A configuration that cannot be used; the message names the zone or rule.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    Zone(#[from] ZoneError),
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+/// The analysis of one camera: tracker, zones and rules, fed one detector run at a time.
+#[derive(Debug, Clone)]
+pub struct CameraAnalysis {
+    camera: CameraId,
+    zones: ZoneMap,
+    tracker: Tracker,
+    rules: Rules,
+}
+
+impl CameraAnalysis {
+    /// Validates zones and rules (errors name the zone or rule) and builds the stages with
+    /// default thresholds; the tracker's gaps follow `intervals`.
+    pub fn new(
+        camera: CameraId,
+        zones: Vec<Zone>,
+        rules: RuleSet,
+        baseline: Baseline,
+        tz: Tz,
+        intervals: DetectorIntervals,
+    ) -> Result<Self, AnalysisError> {
+        let zones = ZoneMap::new(zones, ZoneConfig::default())?;
+        rules.validate(zones.zones())?;
+        let tracker = Tracker::new(&intervals);
+        let grace = [
+            (DetectorKind::Objects, "street_vending"),
+            (DetectorKind::Text, "text"),
+            (DetectorKind::Static, "static_object"),
+        ]
+        .iter()
+        .map(|&(k, l)| tracker.config_for(k, l).max_gap)
+        .max()
+        .unwrap_or(Duration::from_secs(180));
+        let config = RulesConfig {
+            restore_grace: grace,
+            ..RulesConfig::default()
+        };
+        let rules = Rules::new(camera.clone(), rules, baseline, tz, config);
+        Ok(Self {
+            camera,
+            zones,
+            tracker,
+            rules,
+        })
+    }
+
+    /// Restores the candidates emitted before a restart (call before the first `update`).
+    ///
+    /// Candidate ids continue after the largest one of this camera. A track that arrives within
+    /// the restore grace of the first update (the largest tracker gap, 3 min by default) at the
+    /// spot (same category group, same zone, IoU ≥ 0.3) of an earlier candidate is that
+    /// violation: no new candidate. Later arrivals are judged by cooldown and recurrence as if
+    /// the earlier violation had left at the first update.
+    pub fn with_history(mut self, previous: &[Candidate]) -> Self {
+        self.rules.restore(previous);
+        self
+    }
+
+    pub fn camera(&self) -> &CameraId {
+        &self.camera
+    }
+
+    /// The tracker, e.g. to read live tracks for an overlay.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// The tracker, to tune it per detector or per label before the first update.
+    pub fn tracker_mut(&mut self) -> &mut Tracker {
+        &mut self.tracker
+    }
+
+    /// Feeds one run of detector `source` at time `t` (the time of the frame it analysed;
+    /// calls must come in time order) and returns the candidates that became due.
+    ///
+    /// Observations with an unknown label, a non-finite box or score, or in a mask are dropped.
+    /// An empty `observations` still matters: it tells the tracker the detector ran and saw
+    /// nothing, which is how tracks of that detector end.
+    pub fn update(
+        &mut self,
+        t: SystemTime,
+        source: DetectorKind,
+        observations: &[Observation],
+    ) -> Vec<Candidate> {
+        let kept: Vec<Observation> = observations
+            .iter()
+            .filter(|o| {
+                let b = &o.bbox;
+                [b.x1, b.y1, b.x2, b.y2, o.score]
+                    .iter()
+                    .all(|v| v.is_finite())
+                    && Placement::for_label(&o.label).is_some_and(|p| !self.zones.is_masked(b, p))
+            })
+            .cloned()
+            .collect();
+        let update = self.tracker.update(t, source, &kept);
+        for track in &update.ended {
+            self.zones.forget(track.id());
+        }
+        let mut subjects = Vec::with_capacity(self.tracker.tracks().len());
+        for track in self.tracker.tracks() {
+            let Some(placement) = Placement::for_label(track.label()) else {
+                continue;
+            };
+            let zones = self.zones.update(track, placement);
+            subjects.push(Subject { track, zones });
+        }
+        self.rules
+            .update(t, self.zones.zones(), &subjects, &update.ended)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + s)
+    }
+
+    fn sidewalk() -> Zone {
+        Zone {
+            id: "sidewalk".into(),
+            kind: ZoneKind::NoVending,
+            polygon: vec![(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)],
+        }
+    }
+
+    fn analysis(zones: Vec<Zone>) -> Result<CameraAnalysis, AnalysisError> {
+        CameraAnalysis::new(
+            CameraId::new("cam-1"),
+            zones,
+            RuleSet::default(),
+            Baseline::default(),
+            chrono_tz::Asia::Shanghai,
+            DetectorIntervals::default(),
+        )
+    }
+
+    fn vendor(x: f32) -> Observation {
+        Observation::new(
+            BBox::new(x, 0.55, x + 0.1, 0.85),
+            0.8,
+            "street_vending",
+            DetectorKind::Objects,
+        )
+    }
+
+    fn run(a: &mut CameraAnalysis, from: u64, to: u64, obs: &[Observation]) -> Vec<Candidate> {
+        (from..=to)
+            .step_by(2)
+            .flat_map(|s| a.update(at(s), DetectorKind::Objects, obs))
+            .collect()
+    }
+
+    #[test]
+    fn construction_errors_name_the_item() {
+        let mut bad = sidewalk();
+        bad.polygon.truncate(2);
+        let e = analysis(vec![bad]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "zone `sidewalk`: polygon has 2 point(s), needs at least 3"
+        );
+        let mut rules = RuleSet::default();
+        rules
+            .zone_overrides
+            .insert("gate".into(), Default::default());
+        let e = CameraAnalysis::new(
+            CameraId::new("cam-1"),
+            vec![sidewalk()],
+            rules,
+            Baseline::default(),
+            chrono_tz::Asia::Shanghai,
+            DetectorIntervals::default(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`gate`"));
+    }
+
+    #[test]
+    fn one_candidate_with_fields() {
+        let mut a = analysis(vec![sidewalk()]).unwrap();
+        let out = run(&mut a, 0, 1200, &[vendor(0.3)]);
+        assert_eq!(out.len(), 1);
+        let c = &out[0];
+        assert_eq!(c.id, 1);
+        assert_eq!(c.category, "street_vending");
+        assert_eq!(c.zone.as_deref(), Some("sidewalk"));
+        assert_eq!(c.arrived, at(0));
+        assert_eq!(c.emitted, at(300));
+        assert_eq!(c.escalation(), Escalation::Blue);
+        let json = serde_json::to_value(c).unwrap();
+        assert_eq!(json["camera"], "cam-1");
+        assert_eq!(json["emitted"], "2027-01-15T08:05:00Z");
+        assert_eq!(json["bbox"].as_array().unwrap().len(), 4);
+        let back: Candidate = serde_json::from_value(json).unwrap();
+        assert_eq!(&back, c);
+    }
+
+    #[test]
+    fn history_continues_ids_and_ignores_other_cameras() {
+        let mut a = analysis(vec![sidewalk()]).unwrap();
+        let first = run(&mut a, 0, 400, &[vendor(0.3)]);
+        let mut other = first[0].clone();
+        other.camera = CameraId::new("cam-2");
+        other.id = 99;
+        let mut b = analysis(vec![sidewalk()])
+            .unwrap()
+            .with_history(&[first[0].clone(), other]);
+        // Still there after the restart: nothing. A new stall elsewhere: id 2.
+        let out = run(&mut b, 500, 1200, &[vendor(0.3), vendor(0.7)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id, 2);
+        assert_eq!(out[0].bbox.x1, 0.7);
+    }
+
+    #[test]
+    fn unknown_labels_and_bad_numbers_are_dropped() {
+        let mut a = analysis(vec![sidewalk()]).unwrap();
+        let mut nan = vendor(0.3);
+        nan.score = f32::NAN;
+        let mut other = vendor(0.6);
+        other.label = "car".into();
+        assert!(run(&mut a, 0, 1200, &[nan, other]).is_empty());
+        assert!(a.tracker().tracks().is_empty());
+    }
+}

@@ -1,0 +1,715 @@
+//! Rules: which tracks are violations, and when exactly one [`Candidate`] is emitted for each.
+//!
+//! Owns the categories, the per-category [`Rule`]s with per-zone overrides, schedules, allowed
+//! vending windows, the approved-signage [`Baseline`], the static-object classification, and the
+//! memory of earlier violations (cooldown, recurrence, restart).
+//!
+//! - Ground categories (`street_vending`, `sidewalk_stacking`, `sidewalk_occupation`) fire only
+//!   inside a `no_vending` zone: that zone kind is "the sidewalk", so stacked goods use it too.
+//! - `illegal_signage` (labels `illegal_signage` and `text`) fires for a track inside a
+//!   `no_signage` zone (baseline or not), or anywhere for a track that is novel against the
+//!   baseline (IoU below 0.3 with every approved region); the candidate's zone is then `None`.
+//! - A `static_object` track takes the category of a confirmed `street_vending` /
+//!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3), else `sidewalk_occupation`.
+//! - Dwell counts from when the track entered the zone (for zone-less signage: its first
+//!   sighting), but only time during which the rule is enforced counts: time outside the rule's
+//!   `schedule`, or inside an `allowed_vending` zone during its window, restarts the count. So a
+//!   night-market vendor still there after 23:00 is counted from 23:00 (the first update after the
+//!   window closed), and one who arrives at 23:30 from 23:30: whichever is later. Allowed vending
+//!   covers `street_vending` and unclassified static objects (the stall itself), not stacking.
+//! - One candidate per violation: a track emits at most once. A track that qualifies at the spot
+//!   (same zone, IoU ≥ 0.3 with the earlier candidate's box) of a violation still present (any
+//!   linked track alive; ground categories count as one group, so a static object and the
+//!   vending track on it never make two) joins it silently. For a violation that has left, the
+//!   cooldown runs from when it left to when the new track arrived: within it the violation
+//!   resumes silently; after it (up to `recurrence_window`) a new candidate is linked to the
+//!   earlier one with the count raised.
+//!
+//! Pure: time comes in with each call; there is no I/O.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::time::{any_contains, since, TimeWindow};
+use super::tracker::Track;
+use super::zones::{Zone, ZoneHit, ZoneKind};
+use super::Candidate;
+use crate::domain::{BBox, CameraId};
+
+/// What a candidate is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 占道经营.
+    StreetVending,
+    /// 占道堆放.
+    SidewalkStacking,
+    /// 非法小广告 / 违规广告.
+    IllegalSignage,
+    /// An object left on the sidewalk that the object model does not classify.
+    SidewalkOccupation,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::StreetVending,
+        Category::SidewalkStacking,
+        Category::IllegalSignage,
+        Category::SidewalkOccupation,
+    ];
+
+    /// The snake_case name used in candidates and configuration.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::StreetVending => "street_vending",
+            Category::SidewalkStacking => "sidewalk_stacking",
+            Category::IllegalSignage => "illegal_signage",
+            Category::SidewalkOccupation => "sidewalk_occupation",
+        }
+    }
+
+    /// Placed by the ground point and confined to `no_vending` zones.
+    pub fn is_ground(self) -> bool {
+        self != Category::IllegalSignage
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Category {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown category `{s}`"))
+    }
+}
+
+fn default_min_score() -> f32 {
+    0.5
+}
+
+fn default_cooldown() -> Duration {
+    Duration::from_secs(30 * 60)
+}
+
+fn default_recurrence_window() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
+/// When a category becomes a candidate.
+///
+/// JSON: `{"min_score": 0.5, "min_dwell": 300, "cooldown": 1800, "schedule": null}` with
+/// durations in seconds; `min_score` and `cooldown` may be left out (0.5, 30 min).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Minimum track score (the median of its recent scores).
+    #[serde(default = "default_min_score")]
+    pub min_score: f32,
+    /// How long the violation must persist (enforced time only).
+    #[serde(with = "super::time::secs")]
+    pub min_dwell: Duration,
+    /// After a violation leaves, a return to the same spot sooner than this is the same
+    /// violation.
+    #[serde(with = "super::time::secs", default = "default_cooldown")]
+    pub cooldown: Duration,
+    /// When the rule is enforced; `None` = always. `Some` must not be empty.
+    #[serde(default)]
+    pub schedule: Option<Vec<TimeWindow>>,
+}
+
+impl Rule {
+    /// The built-in rule: min_dwell 5 min (vending), 10 min (stacking, occupation), 2 min
+    /// (signage); cooldown 30 min; min_score 0.5; always enforced.
+    pub fn default_for(category: Category) -> Rule {
+        let minutes = match category {
+            Category::StreetVending => 5,
+            Category::SidewalkStacking | Category::SidewalkOccupation => 10,
+            Category::IllegalSignage => 2,
+        };
+        Rule {
+            min_score: default_min_score(),
+            min_dwell: Duration::from_secs(minutes * 60),
+            cooldown: default_cooldown(),
+            schedule: None,
+        }
+    }
+
+    fn validate(&self, rule: String) -> Result<(), RuleError> {
+        if !(0.0..=1.0).contains(&self.min_score) {
+            return Err(RuleError::MinScore {
+                rule,
+                min_score: self.min_score,
+            });
+        }
+        if self.schedule.as_ref().is_some_and(Vec::is_empty) {
+            return Err(RuleError::EmptySchedule { rule });
+        }
+        Ok(())
+    }
+}
+
+/// Rules for every category, with per-zone overrides.
+///
+/// JSON: `{"defaults": {"street_vending": {...}}, "zone_overrides": {"school_gate":
+/// {"street_vending": {...}}}, "recurrence_window": 86400}`; everything optional. A category
+/// missing from `defaults` uses [`Rule::default_for`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSet {
+    #[serde(default)]
+    pub defaults: BTreeMap<Category, Rule>,
+    #[serde(default)]
+    pub zone_overrides: BTreeMap<String, BTreeMap<Category, Rule>>,
+    /// How long a violation that left is remembered for recurrence (default 24 h); a return
+    /// after that is a fresh violation (count 1).
+    #[serde(with = "super::time::secs", default = "default_recurrence_window")]
+    pub recurrence_window: Duration,
+}
+
+impl Default for RuleSet {
+    fn default() -> Self {
+        Self {
+            defaults: BTreeMap::new(),
+            zone_overrides: BTreeMap::new(),
+            recurrence_window: default_recurrence_window(),
+        }
+    }
+}
+
+impl RuleSet {
+    /// The rule for `category` in `zone`: the zone's override, else `defaults`, else built-in.
+    pub fn rule_for(&self, category: Category, zone: Option<&str>) -> Cow<'_, Rule> {
+        zone.and_then(|z| self.zone_overrides.get(z))
+            .and_then(|m| m.get(&category))
+            .or_else(|| self.defaults.get(&category))
+            .map_or_else(|| Cow::Owned(Rule::default_for(category)), Cow::Borrowed)
+    }
+
+    /// Checks every rule, and that overrides name configured zones.
+    pub fn validate(&self, zones: &[Zone]) -> Result<(), RuleError> {
+        for (c, r) in &self.defaults {
+            r.validate(format!("{c}"))?;
+        }
+        for (z, m) in &self.zone_overrides {
+            if !zones.iter().any(|zone| &zone.id == z) {
+                return Err(RuleError::UnknownZone { zone: z.clone() });
+            }
+            for (c, r) in m {
+                r.validate(format!("{c} in zone `{z}`"))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a rule set is unusable; every message names the rule.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum RuleError {
+    #[error("rule {rule}: min_score {min_score} is outside 0..=1")]
+    MinScore { rule: String, min_score: f32 },
+    #[error("rule {rule}: schedule is empty, so it would never be enforced (leave it out or null for always)")]
+    EmptySchedule { rule: String },
+    #[error("zone_overrides names zone `{zone}`, which is not configured for this camera")]
+    UnknownZone { zone: String },
+}
+
+/// The approved signage of a camera: text regions an admin accepted at set-up.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    #[serde(with = "super::time::bbox_list")]
+    pub regions: Vec<BBox>,
+}
+
+impl Baseline {
+    pub fn new(regions: Vec<BBox>) -> Self {
+        Self { regions }
+    }
+
+    /// Whether `bbox` has IoU below `threshold` with every approved region.
+    pub fn is_novel(&self, bbox: &BBox, threshold: f32) -> bool {
+        self.regions.iter().all(|r| r.iou(bbox) < threshold)
+    }
+}
+
+/// A live track with the zones it is in, as [`Rules::update`] sees it.
+#[derive(Debug, Clone)]
+pub struct Subject<'a> {
+    pub track: &'a Track,
+    /// Zones the track is in (after hysteresis), in configuration order.
+    pub zones: Vec<ZoneHit>,
+}
+
+/// Thresholds of the rules stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulesConfig {
+    /// IoU with an earlier candidate's box that makes "the same spot" (default 0.3).
+    pub spot_iou: f32,
+    /// A text box with IoU below this against every baseline region is novel (default 0.3).
+    pub novelty_iou: f32,
+    /// IoU between a static object and an object track that classifies it (default 0.3).
+    pub classify_iou: f32,
+    /// After a restart, a track that arrives within this of the first update counts as present
+    /// at start (default 3 min; [`super::CameraAnalysis`] uses the largest tracker gap).
+    pub restore_grace: Duration,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        Self {
+            spot_iou: 0.3,
+            novelty_iou: 0.3,
+            classify_iou: 0.3,
+            restore_grace: Duration::from_secs(180),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct TrackState {
+    /// Latest update at which the rule was not counting (out of schedule, allowed window).
+    floor: Option<SystemTime>,
+    /// The track has qualified; it never emits again.
+    done: bool,
+    /// The violation (candidate id) it belongs to.
+    violation: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+struct Violation {
+    candidate: Candidate,
+    category: Category,
+    /// Linked tracks still alive.
+    live: BTreeSet<u64>,
+    /// When the last linked track was last seen, once none is alive.
+    ended_at: Option<SystemTime>,
+    /// Restored from history: tracks arriving up to this instant are this violation.
+    restored_until: Option<SystemTime>,
+    restored: bool,
+}
+
+enum Found {
+    Join(u64),
+    Recur(u64),
+    New,
+}
+
+/// The rules stage of one camera.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    camera: CameraId,
+    rules: RuleSet,
+    baseline: Baseline,
+    tz: Tz,
+    config: RulesConfig,
+    next_id: u64,
+    started: Option<SystemTime>,
+    tracks: BTreeMap<u64, TrackState>,
+    violations: BTreeMap<u64, Violation>,
+}
+
+impl Rules {
+    /// `rules` should have been validated ([`RuleSet::validate`]).
+    pub fn new(
+        camera: CameraId,
+        rules: RuleSet,
+        baseline: Baseline,
+        tz: Tz,
+        config: RulesConfig,
+    ) -> Self {
+        Self {
+            camera,
+            rules,
+            baseline,
+            tz,
+            config,
+            next_id: 1,
+            started: None,
+            tracks: BTreeMap::new(),
+            violations: BTreeMap::new(),
+        }
+    }
+
+    /// Remembers candidates emitted before a restart (other cameras' are ignored): ids
+    /// continue after the largest, and a violation still there when analysis resumes is not
+    /// emitted again. Only the latest candidate of a recurrence chain is kept.
+    pub fn restore(&mut self, previous: &[Candidate]) {
+        let mut mine: Vec<&Candidate> = previous
+            .iter()
+            .filter(|c| c.camera == self.camera)
+            .collect();
+        mine.sort_by_key(|c| c.id);
+        for c in mine {
+            self.next_id = self.next_id.max(c.id.saturating_add(1));
+            let Ok(category) = c.category.parse::<Category>() else {
+                continue;
+            };
+            if let Some(p) = c.recurrence_of {
+                self.violations.remove(&p);
+            }
+            let (ended_at, restored_until) = match self.started {
+                Some(s) => (Some(s), Some(s + self.config.restore_grace)),
+                None => (None, None),
+            };
+            self.violations.insert(
+                c.id,
+                Violation {
+                    candidate: c.clone(),
+                    category,
+                    live: BTreeSet::new(),
+                    ended_at,
+                    restored_until,
+                    restored: true,
+                },
+            );
+        }
+    }
+
+    fn classify(
+        &self,
+        s: &Subject<'_>,
+        zones: &[Zone],
+        objects: &[&Track],
+    ) -> Option<(Category, Option<usize>)> {
+        let first_of = |want: &ZoneKind| {
+            s.zones
+                .iter()
+                .position(|h| zones.get(h.zone).is_some_and(|z| &z.kind == want))
+        };
+        let track = s.track;
+        match track.label() {
+            "street_vending" | "sidewalk_stacking" | "static_object" => {
+                let hit = first_of(&ZoneKind::NoVending)?;
+                let category = match track.label() {
+                    "street_vending" => Category::StreetVending,
+                    "sidewalk_stacking" => Category::SidewalkStacking,
+                    _ => objects
+                        .iter()
+                        .map(|o| (o.bbox().iou(&track.bbox()), o))
+                        .filter(|(iou, _)| *iou >= self.config.classify_iou)
+                        .max_by(|a, b| a.0.total_cmp(&b.0))
+                        .map_or(Category::SidewalkOccupation, |(_, o)| {
+                            if o.label() == "street_vending" {
+                                Category::StreetVending
+                            } else {
+                                Category::SidewalkStacking
+                            }
+                        }),
+                };
+                Some((category, Some(hit)))
+            }
+            "text" | "illegal_signage" => {
+                if let Some(hit) = first_of(&ZoneKind::NoSignage) {
+                    Some((Category::IllegalSignage, Some(hit)))
+                } else if self
+                    .baseline
+                    .is_novel(&track.bbox(), self.config.novelty_iou)
+                {
+                    Some((Category::IllegalSignage, None))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        }
+    }
+
+    fn find(
+        &self,
+        category: Category,
+        zone: Option<&str>,
+        bbox: &BBox,
+        arrival: SystemTime,
+        cooldown: Duration,
+    ) -> Found {
+        let mut last_ended: Option<&Violation> = None;
+        for (&id, v) in &self.violations {
+            if v.candidate.zone.as_deref() != zone
+                || v.candidate.bbox.iou(bbox) < self.config.spot_iou
+            {
+                continue;
+            }
+            let live = !v.live.is_empty() || v.restored_until.is_some_and(|until| arrival <= until);
+            if live {
+                let same =
+                    v.category == category || (v.category.is_ground() && category.is_ground());
+                if same {
+                    return Found::Join(id);
+                }
+            } else if v.category == category {
+                last_ended = Some(v);
+            }
+        }
+        let Some(v) = last_ended else {
+            return Found::New;
+        };
+        let gone_for = v.ended_at.map_or(Duration::ZERO, |e| since(arrival, e));
+        if gone_for < cooldown {
+            Found::Join(v.candidate.id)
+        } else if gone_for <= self.rules.recurrence_window {
+            Found::Recur(v.candidate.id)
+        } else {
+            Found::New
+        }
+    }
+
+    /// Evaluates every live track at time `t` and returns the candidates that became due.
+    ///
+    /// `zones` is the camera's zone list ([`ZoneHit::zone`] indexes it); `subjects` the live
+    /// tracks with their zones; `ended` the tracks the tracker removed in this update.
+    pub fn update(
+        &mut self,
+        t: SystemTime,
+        zones: &[Zone],
+        subjects: &[Subject<'_>],
+        ended: &[Track],
+    ) -> Vec<Candidate> {
+        if self.started.is_none() {
+            self.started = Some(t);
+            let until = t + self.config.restore_grace;
+            for v in self.violations.values_mut().filter(|v| v.restored) {
+                v.ended_at = Some(t);
+                v.restored_until = Some(until);
+            }
+        }
+
+        for track in ended {
+            let Some(state) = self.tracks.remove(&track.id()) else {
+                continue;
+            };
+            let Some(v) = state.violation.and_then(|id| self.violations.get_mut(&id)) else {
+                continue;
+            };
+            v.live.remove(&track.id());
+            if v.live.is_empty() {
+                let left = track.last_seen();
+                v.ended_at = Some(v.ended_at.map_or(left, |e| e.max(left)));
+            }
+        }
+
+        let objects: Vec<&Track> = subjects
+            .iter()
+            .map(|s| s.track)
+            .filter(|tr| {
+                tr.is_confirmed() && matches!(tr.label(), "street_vending" | "sidewalk_stacking")
+            })
+            .collect();
+
+        let mut out = Vec::new();
+        for s in subjects.iter().filter(|s| s.track.is_confirmed()) {
+            let track = s.track;
+            let Some((category, hit)) = self.classify(s, zones, &objects) else {
+                continue;
+            };
+            let zone_hit = hit.and_then(|i| s.zones.get(i));
+            let zone_id = zone_hit
+                .and_then(|h| zones.get(h.zone))
+                .map(|z| z.id.clone());
+            let entered = zone_hit.map_or(track.first_seen(), |h| h.entered);
+            let rule = self
+                .rules
+                .rule_for(category, zone_id.as_deref())
+                .into_owned();
+
+            let enforced = rule
+                .schedule
+                .as_ref()
+                .is_none_or(|w| any_contains(w, t, self.tz));
+            let allowed = matches!(
+                category,
+                Category::StreetVending | Category::SidewalkOccupation
+            ) && s.zones.iter().any(|h| {
+                matches!(zones.get(h.zone).map(|z| &z.kind),
+                    Some(ZoneKind::AllowedVending { windows })
+                        if windows.is_empty() || any_contains(windows, t, self.tz))
+            });
+
+            let state = self.tracks.entry(track.id()).or_default();
+            if state.done {
+                continue;
+            }
+            if !enforced || allowed {
+                state.floor = Some(t);
+                continue;
+            }
+            let start = state.floor.map_or(entered, |f| f.max(entered));
+            if since(track.last_seen(), start) < rule.min_dwell || track.score() < rule.min_score {
+                continue;
+            }
+            state.done = true;
+
+            let found = self.find(
+                category,
+                zone_id.as_deref(),
+                &track.bbox(),
+                entered,
+                rule.cooldown,
+            );
+            let (recurrence_of, recurrence_count) = match found {
+                Found::Join(id) => {
+                    if let Some(v) = self.violations.get_mut(&id) {
+                        v.live.insert(track.id());
+                    }
+                    if let Some(st) = self.tracks.get_mut(&track.id()) {
+                        st.violation = Some(id);
+                    }
+                    continue;
+                }
+                Found::Recur(id) => {
+                    let prev = self.violations.remove(&id);
+                    (
+                        Some(id),
+                        prev.map_or(2, |v| v.candidate.recurrence_count.saturating_add(1)),
+                    )
+                }
+                Found::New => (None, 1),
+            };
+            let id = self.next_id;
+            self.next_id += 1;
+            let candidate = Candidate {
+                id,
+                camera: self.camera.clone(),
+                category: category.as_str().to_owned(),
+                zone: zone_id,
+                bbox: track.bbox(),
+                score: track.score(),
+                arrived: entered,
+                emitted: t,
+                track_id: track.id(),
+                recurrence_of,
+                recurrence_count,
+            };
+            if let Some(st) = self.tracks.get_mut(&track.id()) {
+                st.violation = Some(id);
+            }
+            self.violations.insert(
+                id,
+                Violation {
+                    candidate: candidate.clone(),
+                    category,
+                    live: BTreeSet::from([track.id()]),
+                    ended_at: None,
+                    restored_until: None,
+                    restored: false,
+                },
+            );
+            out.push(candidate);
+        }
+
+        // Forget violations that left longer ago than anything could still link to them.
+        let keep_for = self.rules.recurrence_window;
+        let rules = &self.rules;
+        self.violations.retain(|_, v| {
+            let pending = v.restored_until.is_some_and(|u| t <= u);
+            let cooldown = rules
+                .rule_for(v.category, v.candidate.zone.as_deref())
+                .cooldown;
+            !v.live.is_empty()
+                || pending
+                || v.ended_at
+                    .is_none_or(|e| since(t, e) <= keep_for.max(cooldown))
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_overrides() {
+        let mut rs = RuleSet::default();
+        assert_eq!(
+            rs.rule_for(Category::StreetVending, None).min_dwell,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            rs.rule_for(Category::SidewalkOccupation, Some("x"))
+                .min_dwell,
+            Duration::from_secs(600)
+        );
+        let mut over = Rule::default_for(Category::StreetVending);
+        over.min_dwell = Duration::from_secs(60);
+        rs.zone_overrides
+            .entry("gate".into())
+            .or_default()
+            .insert(Category::StreetVending, over);
+        assert_eq!(
+            rs.rule_for(Category::StreetVending, Some("gate")).min_dwell,
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            rs.rule_for(Category::StreetVending, Some("other"))
+                .min_dwell,
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn rule_errors_name_the_rule() {
+        let zones = vec![Zone {
+            id: "gate".into(),
+            kind: ZoneKind::NoVending,
+            polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0)],
+        }];
+        let rs: RuleSet = serde_json::from_str(
+            r#"{"zone_overrides": {"gate": {"street_vending": {"min_dwell": 60, "min_score": 1.5}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rs.validate(&zones).unwrap_err().to_string(),
+            "rule street_vending in zone `gate`: min_score 1.5 is outside 0..=1"
+        );
+        let rs: RuleSet = serde_json::from_str(
+            r#"{"zone_overrides": {"nowhere": {"street_vending": {"min_dwell": 60}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            rs.validate(&zones).unwrap_err().to_string(),
+            "zone_overrides names zone `nowhere`, which is not configured for this camera"
+        );
+        let rs: RuleSet = serde_json::from_str(
+            r#"{"defaults": {"illegal_signage": {"min_dwell": 60, "schedule": []}}}"#,
+        )
+        .unwrap();
+        assert!(rs
+            .validate(&zones)
+            .unwrap_err()
+            .to_string()
+            .starts_with("rule illegal_signage: schedule is empty"));
+    }
+
+    #[test]
+    fn category_names_round_trip() {
+        for c in Category::ALL {
+            assert_eq!(c.as_str().parse::<Category>().unwrap(), c);
+            assert_eq!(
+                serde_json::to_string(&c).unwrap(),
+                format!("\"{}\"", c.as_str())
+            );
+        }
+        assert!("vending".parse::<Category>().is_err());
+    }
+
+    #[test]
+    fn baseline_novelty() {
+        let b = Baseline::new(vec![BBox::new(0.1, 0.1, 0.3, 0.2)]);
+        assert!(!b.is_novel(&BBox::new(0.11, 0.1, 0.3, 0.21), 0.3));
+        assert!(b.is_novel(&BBox::new(0.6, 0.2, 0.7, 0.35), 0.3));
+    }
+}

@@ -1,0 +1,701 @@
+//! Zones drawn on a camera's image, their validation, and which zones each track is in.
+//!
+//! Owns the polygon geometry (point-in-polygon, distance to the boundary, box overlap), the
+//! validation messages, masking, and membership with hysteresis so that a box standing on an
+//! edge does not flap in and out. Coordinates are normalised (0..1 of the image width/height).
+//!
+//! Placement: ground objects (`street_vending`, `sidewalk_stacking`, `static_object`) are placed
+//! by the bottom centre of their box, where they touch the ground; signage and text by the
+//! fraction of their box inside the polygon.
+//!
+//! Pure: time comes in with the tracks; there is no I/O.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::time::TimeWindow;
+use super::tracker::Track;
+use crate::domain::BBox;
+
+/// What a zone means.
+///
+/// JSON: `"no_vending"`, `"no_signage"`, `"mask"`, or
+/// `{"allowed_vending": {"windows": [{"start": "18:00", "end": "23:00"}]}}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZoneKind {
+    /// The sidewalk: street vending, stacked goods and other objects left here are violations.
+    NoVending,
+    /// Any signage or text here is a violation, approved or not.
+    NoSignage,
+    /// Vending is permitted here during `windows` (a night market, a licensed stall). An empty
+    /// list means always (a whitelisted spot).
+    AllowedVending {
+        #[serde(default)]
+        windows: Vec<TimeWindow>,
+    },
+    /// Observations here are dropped before tracking (a shop window, a billboard on a bus stop).
+    Mask,
+}
+
+/// A named polygon on the image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Zone {
+    pub id: String,
+    pub kind: ZoneKind,
+    /// Vertices in order, normalised image coordinates; the last connects back to the first.
+    pub polygon: Vec<(f64, f64)>,
+}
+
+/// Why a zone is unusable; every message names the zone.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ZoneError {
+    #[error("zone #{index} has an empty id")]
+    EmptyId { index: usize },
+    #[error("zone `{zone}`: id is used by more than one zone")]
+    DuplicateId { zone: String },
+    #[error("zone `{zone}`: polygon has {points} point(s), needs at least 3")]
+    TooFewPoints { zone: String, points: usize },
+    #[error(
+        "zone `{zone}`: point {index} ({x}, {y}) is outside the image (coordinates are normalised, 0..1)"
+    )]
+    OutOfRange {
+        zone: String,
+        index: usize,
+        x: f64,
+        y: f64,
+    },
+    #[error("zone `{zone}`: points {index} and {next} are the same ({x}, {y})")]
+    RepeatedPoint {
+        zone: String,
+        index: usize,
+        next: usize,
+        x: f64,
+        y: f64,
+    },
+    #[error(
+        "zone `{zone}`: polygon is self-intersecting: edge {edge_a} (points {a_from}→{a_to}) crosses edge {edge_b} (points {b_from}→{b_to})"
+    )]
+    SelfIntersecting {
+        zone: String,
+        edge_a: usize,
+        a_from: usize,
+        a_to: usize,
+        edge_b: usize,
+        b_from: usize,
+        b_to: usize,
+    },
+    #[error("zone `{zone}`: polygon has zero area")]
+    ZeroArea { zone: String },
+}
+
+type Pt = (f64, f64);
+
+const EPS: f64 = 1e-12;
+
+fn cross(o: Pt, a: Pt, b: Pt) -> f64 {
+    (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+}
+
+fn on_segment(p: Pt, a: Pt, b: Pt) -> bool {
+    cross(a, b, p).abs() <= EPS
+        && p.0 >= a.0.min(b.0) - EPS
+        && p.0 <= a.0.max(b.0) + EPS
+        && p.1 >= a.1.min(b.1) - EPS
+        && p.1 <= a.1.max(b.1) + EPS
+}
+
+/// Whether segments `ab` and `cd` share at least one point.
+fn segments_touch(a: Pt, b: Pt, c: Pt, d: Pt) -> bool {
+    let d1 = cross(c, d, a);
+    let d2 = cross(c, d, b);
+    let d3 = cross(a, b, c);
+    let d4 = cross(a, b, d);
+    if ((d1 > EPS && d2 < -EPS) || (d1 < -EPS && d2 > EPS))
+        && ((d3 > EPS && d4 < -EPS) || (d3 < -EPS && d4 > EPS))
+    {
+        return true;
+    }
+    on_segment(a, c, d) || on_segment(b, c, d) || on_segment(c, a, b) || on_segment(d, a, b)
+}
+
+fn signed_area(poly: &[Pt]) -> f64 {
+    let n = poly.len();
+    (0..n)
+        .map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % n]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum::<f64>()
+        / 2.0
+}
+
+fn point_in_polygon(p: Pt, poly: &[Pt]) -> bool {
+    let n = poly.len();
+    let mut inside = false;
+    let mut j = n.wrapping_sub(1);
+    for i in 0..n {
+        let (a, b) = (poly[i], poly[j]);
+        if (a.1 > p.1) != (b.1 > p.1) {
+            let x = a.0 + (p.1 - a.1) * (b.0 - a.0) / (b.1 - a.1);
+            if p.0 < x {
+                inside = !inside;
+            }
+        }
+        j = i;
+    }
+    inside
+}
+
+fn distance_to_segment(p: Pt, a: Pt, b: Pt) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let s = if len2 <= 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (qx, qy) = (a.0 + s * dx, a.1 + s * dy);
+    ((p.0 - qx).powi(2) + (p.1 - qy).powi(2)).sqrt()
+}
+
+/// Clips `poly` to the half-plane where `keep(p)` holds, the boundary given by `cut(a, b)`.
+fn clip(poly: &[Pt], keep: impl Fn(Pt) -> bool, cut: impl Fn(Pt, Pt) -> Pt) -> Vec<Pt> {
+    let n = poly.len();
+    let mut out = Vec::with_capacity(n + 4);
+    for i in 0..n {
+        let (cur, prev) = (poly[i], poly[(i + n - 1) % n]);
+        match (keep(cur), keep(prev)) {
+            (true, true) => out.push(cur),
+            (true, false) => {
+                out.push(cut(prev, cur));
+                out.push(cur);
+            }
+            (false, true) => out.push(cut(prev, cur)),
+            (false, false) => {}
+        }
+    }
+    out
+}
+
+fn at_x(a: Pt, b: Pt, x: f64) -> Pt {
+    let s = (x - a.0) / (b.0 - a.0);
+    (x, a.1 + s * (b.1 - a.1))
+}
+
+fn at_y(a: Pt, b: Pt, y: f64) -> Pt {
+    let s = (y - a.1) / (b.1 - a.1);
+    (a.0 + s * (b.0 - a.0), y)
+}
+
+/// Where a label is placed against zones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// By the bottom centre of the box.
+    Ground,
+    /// By the fraction of the box inside the polygon.
+    Overlap,
+}
+
+impl Placement {
+    /// The placement for a known label; `None` for labels the analysis does not use.
+    pub fn for_label(label: &str) -> Option<Placement> {
+        match label {
+            "street_vending" | "sidewalk_stacking" | "static_object" => Some(Placement::Ground),
+            "illegal_signage" | "text" => Some(Placement::Overlap),
+            _ => None,
+        }
+    }
+}
+
+fn bottom_centre(b: &BBox) -> Pt {
+    (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2))
+}
+
+impl Zone {
+    /// Checks the polygon: at least 3 points, all within 0..1, no repeated consecutive points,
+    /// no crossing edges, non-zero area.
+    pub fn validate(&self) -> Result<(), ZoneError> {
+        let zone = || self.id.clone();
+        let p = &self.polygon;
+        let n = p.len();
+        if n < 3 {
+            return Err(ZoneError::TooFewPoints {
+                zone: zone(),
+                points: n,
+            });
+        }
+        for (index, &(x, y)) in p.iter().enumerate() {
+            if !((0.0..=1.0).contains(&x) && (0.0..=1.0).contains(&y)) {
+                return Err(ZoneError::OutOfRange {
+                    zone: zone(),
+                    index,
+                    x,
+                    y,
+                });
+            }
+        }
+        for index in 0..n {
+            let next = (index + 1) % n;
+            if p[index] == p[next] {
+                return Err(ZoneError::RepeatedPoint {
+                    zone: zone(),
+                    index,
+                    next,
+                    x: p[index].0,
+                    y: p[index].1,
+                });
+            }
+        }
+        let collinear = (2..n).all(|k| cross(p[0], p[1], p[k]).abs() <= EPS);
+        if collinear {
+            return Err(ZoneError::ZeroArea { zone: zone() });
+        }
+        for i in 0..n {
+            for j in i + 1..n {
+                let (a, b) = (p[i], p[(i + 1) % n]);
+                let (c, d) = (p[j], p[(j + 1) % n]);
+                let adjacent = j == i + 1 || (i == 0 && j == n - 1);
+                let crosses = if adjacent {
+                    // Adjacent edges share a vertex; they only conflict when one folds back
+                    // along the other.
+                    let (shared, u, v) = if j == i + 1 { (b, a, d) } else { (a, b, c) };
+                    cross(shared, u, v).abs() <= EPS
+                        && (u.0 - shared.0) * (v.0 - shared.0) + (u.1 - shared.1) * (v.1 - shared.1)
+                            > 0.0
+                } else {
+                    segments_touch(a, b, c, d)
+                };
+                if crosses {
+                    return Err(ZoneError::SelfIntersecting {
+                        zone: zone(),
+                        edge_a: i,
+                        a_from: i,
+                        a_to: (i + 1) % n,
+                        edge_b: j,
+                        b_from: j,
+                        b_to: (j + 1) % n,
+                    });
+                }
+            }
+        }
+        if signed_area(p).abs() <= 1e-9 {
+            return Err(ZoneError::ZeroArea { zone: zone() });
+        }
+        Ok(())
+    }
+
+    /// Whether the point lies inside the polygon (boundary points may go either way).
+    pub fn contains(&self, x: f64, y: f64) -> bool {
+        point_in_polygon((x, y), &self.polygon)
+    }
+
+    /// Distance from the point to the polygon's boundary: positive inside, negative outside.
+    pub fn signed_distance(&self, x: f64, y: f64) -> f64 {
+        let n = self.polygon.len();
+        let d = (0..n)
+            .map(|i| distance_to_segment((x, y), self.polygon[i], self.polygon[(i + 1) % n]))
+            .fold(f64::INFINITY, f64::min);
+        if self.contains(x, y) {
+            d
+        } else {
+            -d
+        }
+    }
+
+    /// Fraction (0..1) of the box's area inside the polygon. A box with no area counts as its
+    /// centre: 1 when the centre is inside, else 0.
+    pub fn overlap(&self, b: &BBox) -> f64 {
+        let (x1, y1, x2, y2) = (
+            f64::from(b.x1),
+            f64::from(b.y1),
+            f64::from(b.x2),
+            f64::from(b.y2),
+        );
+        let area = (x2 - x1).max(0.0) * (y2 - y1).max(0.0);
+        if area <= 0.0 {
+            let inside = self.contains((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+            return if inside { 1.0 } else { 0.0 };
+        }
+        let mut poly = self.polygon.clone();
+        poly = clip(&poly, |p| p.0 >= x1, |a, b| at_x(a, b, x1));
+        poly = clip(&poly, |p| p.0 <= x2, |a, b| at_x(a, b, x2));
+        poly = clip(&poly, |p| p.1 >= y1, |a, b| at_y(a, b, y1));
+        poly = clip(&poly, |p| p.1 <= y2, |a, b| at_y(a, b, y2));
+        if poly.len() < 3 {
+            return 0.0;
+        }
+        (signed_area(&poly).abs() / area).clamp(0.0, 1.0)
+    }
+}
+
+/// Thresholds of membership hysteresis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneConfig {
+    /// Ground placement: enter when the bottom centre is at least this far inside, leave when at
+    /// least this far outside (normalised; default 0.01).
+    pub margin: f64,
+    /// Overlap placement: enter at this fraction of the box inside (default 0.5)…
+    pub enter_overlap: f64,
+    /// …and leave below this fraction (default 0.3).
+    pub leave_overlap: f64,
+}
+
+impl Default for ZoneConfig {
+    fn default() -> Self {
+        Self {
+            margin: 0.01,
+            enter_overlap: 0.5,
+            leave_overlap: 0.3,
+        }
+    }
+}
+
+/// A track being inside a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZoneHit {
+    /// Index into [`ZoneMap::zones`].
+    pub zone: usize,
+    /// When the track entered: its `first_seen` when it was inside from the start, else the
+    /// `last_seen` of the update that moved it in.
+    pub entered: SystemTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Membership {
+    inside: bool,
+    entered: SystemTime,
+}
+
+/// The zones of one camera and the membership state of its tracks.
+#[derive(Debug, Clone)]
+pub struct ZoneMap {
+    zones: Vec<Zone>,
+    config: ZoneConfig,
+    state: BTreeMap<(u64, usize), Membership>,
+}
+
+impl ZoneMap {
+    /// Validates every zone and checks that ids are unique.
+    pub fn new(zones: Vec<Zone>, config: ZoneConfig) -> Result<Self, ZoneError> {
+        let mut seen = BTreeSet::new();
+        for (index, z) in zones.iter().enumerate() {
+            if z.id.trim().is_empty() {
+                return Err(ZoneError::EmptyId { index });
+            }
+            if !seen.insert(z.id.as_str()) {
+                return Err(ZoneError::DuplicateId { zone: z.id.clone() });
+            }
+            z.validate()?;
+        }
+        Ok(Self {
+            zones,
+            config,
+            state: BTreeMap::new(),
+        })
+    }
+
+    pub fn zones(&self) -> &[Zone] {
+        &self.zones
+    }
+
+    /// Whether an observation falls in a mask (no hysteresis: masks act before tracking).
+    /// Ground: the bottom centre is inside a mask. Overlap: at least `enter_overlap` of the box.
+    pub fn is_masked(&self, bbox: &BBox, placement: Placement) -> bool {
+        self.zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::Mask)
+            .any(|z| match placement {
+                Placement::Ground => {
+                    let (x, y) = bottom_centre(bbox);
+                    z.contains(x, y)
+                }
+                Placement::Overlap => z.overlap(bbox) >= self.config.enter_overlap,
+            })
+    }
+
+    /// Updates the membership of `track` (by its smoothed box) and returns the non-mask zones it
+    /// is in, in configuration order.
+    ///
+    /// Clearly inside (by `margin`, or `enter_overlap`) → in; clearly outside (by `margin`, or
+    /// below `leave_overlap`) → out; in between → unchanged. A track's first evaluation has no
+    /// previous state, so the plain geometric test decides it (bottom centre inside the polygon;
+    /// overlap at least halfway between the two thresholds).
+    pub fn update(&mut self, track: &Track, placement: Placement) -> Vec<ZoneHit> {
+        let bbox = track.bbox();
+        let mut hits = Vec::new();
+        for (i, zone) in self.zones.iter().enumerate() {
+            if zone.kind == ZoneKind::Mask {
+                continue;
+            }
+            // Some(true) = clearly in, Some(false) = clearly out, None = in the band; plus the
+            // verdict for a track without history.
+            let (clear, first) = match placement {
+                Placement::Ground => {
+                    let (x, y) = bottom_centre(&bbox);
+                    let d = zone.signed_distance(x, y);
+                    let clear = if d >= self.config.margin {
+                        Some(true)
+                    } else if d <= -self.config.margin {
+                        Some(false)
+                    } else {
+                        None
+                    };
+                    (clear, d > 0.0)
+                }
+                Placement::Overlap => {
+                    let f = zone.overlap(&bbox);
+                    let clear = if f >= self.config.enter_overlap {
+                        Some(true)
+                    } else if f < self.config.leave_overlap {
+                        Some(false)
+                    } else {
+                        None
+                    };
+                    let mid = (self.config.enter_overlap + self.config.leave_overlap) / 2.0;
+                    (clear, f >= mid)
+                }
+            };
+            let key = (track.id(), i);
+            let next = match (self.state.get(&key), clear) {
+                (None, _) => Membership {
+                    inside: clear.unwrap_or(first),
+                    entered: track.first_seen(),
+                },
+                (Some(m), Some(true)) if !m.inside => Membership {
+                    inside: true,
+                    entered: track.last_seen(),
+                },
+                (Some(m), Some(false)) => Membership {
+                    inside: false,
+                    entered: m.entered,
+                },
+                (Some(m), _) => *m,
+            };
+            self.state.insert(key, next);
+            if next.inside {
+                hits.push(ZoneHit {
+                    zone: i,
+                    entered: next.entered,
+                });
+            }
+        }
+        hits
+    }
+
+    /// Drops the state of an ended track.
+    pub fn forget(&mut self, track_id: u64) {
+        self.state.retain(|&(id, _), _| id != track_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::tracker::Tracker;
+    use crate::analysis::{DetectorIntervals, DetectorKind, Observation};
+    use std::time::Duration;
+
+    fn zone(id: &str, polygon: &[(f64, f64)]) -> Zone {
+        Zone {
+            id: id.into(),
+            kind: ZoneKind::NoVending,
+            polygon: polygon.to_vec(),
+        }
+    }
+
+    fn msg(z: &Zone) -> String {
+        z.validate().unwrap_err().to_string()
+    }
+
+    const SQUARE: [(f64, f64); 4] = [(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)];
+
+    #[test]
+    fn valid_polygon_passes() {
+        zone("sidewalk", &SQUARE).validate().unwrap();
+        // Concave is fine.
+        zone(
+            "l-shape",
+            &[
+                (0.1, 0.1),
+                (0.5, 0.1),
+                (0.5, 0.3),
+                (0.3, 0.3),
+                (0.3, 0.5),
+                (0.1, 0.5),
+            ],
+        )
+        .validate()
+        .unwrap();
+    }
+
+    #[test]
+    fn too_few_points_names_zone() {
+        assert_eq!(
+            msg(&zone("kerb", &[(0.1, 0.1), (0.2, 0.2)])),
+            "zone `kerb`: polygon has 2 point(s), needs at least 3"
+        );
+    }
+
+    #[test]
+    fn out_of_range_names_zone_and_point() {
+        let m = msg(&zone("gate", &[(0.1, 0.1), (1.2, 0.1), (0.5, 0.5)]));
+        assert_eq!(
+            m,
+            "zone `gate`: point 1 (1.2, 0.1) is outside the image (coordinates are normalised, 0..1)"
+        );
+        let m = msg(&zone("gate", &[(0.1, 0.1), (f64::NAN, 0.1), (0.5, 0.5)]));
+        assert!(m.contains("point 1"), "{m}");
+    }
+
+    #[test]
+    fn self_intersection_names_edges() {
+        // A bow tie: edge 0 (0→1) crosses edge 2 (2→3).
+        let m = msg(&zone(
+            "bowtie",
+            &[(0.1, 0.1), (0.5, 0.5), (0.5, 0.1), (0.1, 0.5)],
+        ));
+        assert_eq!(
+            m,
+            "zone `bowtie`: polygon is self-intersecting: edge 0 (points 0→1) crosses edge 2 (points 2→3)"
+        );
+        // An edge folding back along its neighbour.
+        let m = msg(&zone(
+            "spike",
+            &[(0.1, 0.1), (0.5, 0.1), (0.3, 0.1), (0.3, 0.4)],
+        ));
+        assert!(
+            m.starts_with("zone `spike`: polygon is self-intersecting: edge 0"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn zero_area_names_zone() {
+        assert_eq!(
+            msg(&zone("line", &[(0.1, 0.1), (0.3, 0.3), (0.5, 0.5)])),
+            "zone `line`: polygon has zero area"
+        );
+    }
+
+    #[test]
+    fn repeated_point_names_zone() {
+        assert_eq!(
+            msg(&zone(
+                "dup",
+                &[(0.1, 0.1), (0.1, 0.1), (0.5, 0.5), (0.1, 0.5)]
+            )),
+            "zone `dup`: points 0 and 1 are the same (0.1, 0.1)"
+        );
+    }
+
+    #[test]
+    fn duplicate_and_empty_ids() {
+        let z = zone("a", &SQUARE);
+        let e = ZoneMap::new(vec![z.clone(), z], ZoneConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "zone `a`: id is used by more than one zone");
+        let e = ZoneMap::new(vec![zone(" ", &SQUARE)], ZoneConfig::default()).unwrap_err();
+        assert_eq!(e.to_string(), "zone #0 has an empty id");
+    }
+
+    #[test]
+    fn signed_distance_and_overlap() {
+        let z = zone("s", &SQUARE);
+        assert!((z.signed_distance(0.5, 0.7) - 0.1).abs() < 1e-9);
+        assert!((z.signed_distance(0.5, 0.5) + 0.1).abs() < 1e-9);
+        let half = BBox::new(0.2, 0.5, 0.4, 0.7);
+        assert!((z.overlap(&half) - 0.5).abs() < 1e-6);
+        assert_eq!(z.overlap(&BBox::new(0.2, 0.1, 0.3, 0.2)), 0.0);
+        // Concave polygon: the notch is excluded.
+        let l = zone(
+            "l",
+            &[
+                (0.0, 0.0),
+                (0.4, 0.0),
+                (0.4, 0.2),
+                (0.2, 0.2),
+                (0.2, 0.4),
+                (0.0, 0.4),
+            ],
+        );
+        assert!((l.overlap(&BBox::new(0.0, 0.0, 0.4, 0.4)) - 0.75).abs() < 1e-6);
+    }
+
+    #[test]
+    fn zone_json() {
+        let z: Zone = serde_json::from_str(
+            r#"{"id": "night", "kind": {"allowed_vending": {"windows": [{"start": "18:00", "end": "23:00"}]}},
+                "polygon": [[0, 0.6], [0.5, 0.6], [0.5, 1]]}"#,
+        )
+        .unwrap();
+        assert!(matches!(z.kind, ZoneKind::AllowedVending { ref windows } if windows.len() == 1));
+        let z: Zone = serde_json::from_str(
+            r#"{"id": "s", "kind": "no_vending", "polygon": [[0, 0.6], [1, 0.6], [1, 1]]}"#,
+        )
+        .unwrap();
+        assert_eq!(z.kind, ZoneKind::NoVending);
+    }
+
+    fn vendor_at(y2: f32) -> Observation {
+        Observation {
+            bbox: BBox::new(0.2, y2 - 0.3, 0.3, y2),
+            score: 0.9,
+            label: "street_vending".into(),
+            source: DetectorKind::Objects,
+            since: None,
+        }
+    }
+
+    #[test]
+    fn hysteresis_keeps_state_in_the_band() {
+        let mut zones = ZoneMap::new(vec![zone("s", &SQUARE)], ZoneConfig::default()).unwrap();
+        let mut tr = Tracker::new(&DetectorIntervals::default());
+        let t0 = SystemTime::UNIX_EPOCH;
+        let step = |s: u64, y2: f32, tr: &mut Tracker, zones: &mut ZoneMap| {
+            tr.update(
+                t0 + Duration::from_secs(s),
+                DetectorKind::Objects,
+                &[vendor_at(y2)],
+            );
+            zones.update(&tr.tracks()[0], Placement::Ground)
+        };
+        // Starts just inside: in, and stays in while jittering around the edge.
+        assert_eq!(step(0, 0.605, &mut tr, &mut zones).len(), 1);
+        for s in 1..50 {
+            let y2 = if s % 2 == 0 { 0.605 } else { 0.595 };
+            let hits = step(s, y2, &mut tr, &mut zones);
+            assert_eq!(hits.len(), 1);
+            assert_eq!(hits[0].entered, t0);
+        }
+        // Clearly out (EMA needs a few steps to get there), then clearly in again.
+        for s in 50..60 {
+            step(s, 0.55, &mut tr, &mut zones);
+        }
+        assert!(step(60, 0.55, &mut tr, &mut zones).is_empty());
+        for s in 61..70 {
+            step(s, 0.7, &mut tr, &mut zones);
+        }
+        let hits = step(70, 0.7, &mut tr, &mut zones);
+        assert_eq!(hits.len(), 1);
+        assert!(hits[0].entered > t0 + Duration::from_secs(60));
+    }
+
+    #[test]
+    fn masks_drop_by_placement() {
+        let mask = Zone {
+            id: "shopfront".into(),
+            kind: ZoneKind::Mask,
+            polygon: vec![(0.0, 0.0), (0.5, 0.0), (0.5, 0.4), (0.0, 0.4)],
+        };
+        let zones = ZoneMap::new(vec![mask], ZoneConfig::default()).unwrap();
+        assert!(zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.3), Placement::Overlap));
+        assert!(!zones.is_masked(&BBox::new(0.4, 0.1, 0.8, 0.3), Placement::Overlap));
+        assert!(zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.3), Placement::Ground));
+        assert!(!zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.5), Placement::Ground));
+    }
+}
