@@ -2,7 +2,7 @@
 //!
 //! Everything here works on plain `&[f32]` slices and shapes as ONNX Runtime hands them out; no
 //! module in this tree calls the runtime. [`yolo`] decodes YOLO-family heads, [`db`] decodes a
-//! PP-OCR text detector's probability map, [`nms`] suppresses overlapping boxes and [`letterbox`]
+//! PP-OCR text detector's probability map, [`nms()`] suppresses overlapping boxes and [`letterbox`]
 //! maps boxes between source-image pixels and model-input pixels.
 
 pub mod db;
