@@ -12,6 +12,7 @@
 //! baseline regions and candidate boxes.
 
 pub mod rules;
+pub mod static_objects;
 pub mod time;
 pub mod tracker;
 pub mod zones;
@@ -28,6 +29,7 @@ use thiserror::Error;
 use crate::domain::{BBox, CameraId};
 
 pub use rules::{Baseline, Category, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject};
+pub use static_objects::{StaticConfig, StaticObjectDetector};
 pub use time::TimeWindow;
 pub use tracker::{Track, Tracker, TrackerConfig, TrackerUpdate};
 pub use zones::{Placement, Zone, ZoneConfig, ZoneError, ZoneHit, ZoneKind, ZoneMap};

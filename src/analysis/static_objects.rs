@@ -1,0 +1,472 @@
+//! The static-object detector: finds things that arrived and then stayed, with no model.
+//!
+//! Per camera, at low resolution (grey, ~160 px wide), two background models:
+//! - a **long-term** background that learns slowly (minutes) and only where nothing is in front
+//!   of it — the empty street;
+//! - a **short-term** background that learns in seconds — whatever has been there lately.
+//!
+//! A pixel that differs from the long-term background but matches the short-term one holds
+//! something that is new but no longer moving. When such pixels have differed from the empty
+//! street for `min_static` and form a region of at least `min_area` of the frame, the region is
+//! reported as `static_object`, with the time it arrived (when its pixels first differed).
+//! People walking through differ from both models and are never static; a global gain estimated
+//! each frame (the median ratio of frame to background) cancels gradual lighting change. For
+//! the first `bootstrap` seconds after a start the long-term model learns fast, so nobody in the
+//! first frame leaves a ghost.
+//!
+//! Pure: frames and their times come in; no I/O, no clock. Cheap enough to run every second on
+//! every camera (one pass over ~14 k pixels).
+
+use std::time::{Duration, SystemTime};
+
+use super::{DetectorKind, Observation};
+use crate::domain::BBox;
+
+/// Settings of the static-object detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StaticConfig {
+    /// Working width in pixels (the height keeps the aspect ratio).
+    pub width: usize,
+    /// Time constant of the short-term background.
+    pub short_tau: Duration,
+    /// Time constant of the long-term background on uncovered pixels.
+    pub long_tau: Duration,
+    /// A region still there after this long becomes part of the long-term background.
+    pub absorb_after: Duration,
+    /// Grey-level difference (0..255, after gain correction) that counts as different.
+    pub threshold: f32,
+    /// How long a pixel must have differed from the empty street to count as static.
+    pub min_static: Duration,
+    /// Smallest region reported, as a fraction of the frame.
+    pub min_area: f32,
+    /// After a (re)start the long-term background learns as fast as the short-term one for
+    /// this long, so people in the first frame leave no ghost. Whatever arrives in this time
+    /// becomes background.
+    pub bootstrap: Duration,
+}
+
+impl Default for StaticConfig {
+    fn default() -> Self {
+        Self {
+            width: 160,
+            short_tau: Duration::from_secs(8),
+            long_tau: Duration::from_secs(300),
+            absorb_after: Duration::from_secs(3 * 3600),
+            threshold: 22.0,
+            min_static: Duration::from_secs(30),
+            min_area: 0.002,
+            bootstrap: Duration::from_secs(45),
+        }
+    }
+}
+
+/// The detector's state for one camera.
+#[derive(Debug, Clone)]
+pub struct StaticObjectDetector {
+    config: StaticConfig,
+    size: Option<(usize, usize, u32, u32)>,
+    long: Vec<f32>,
+    short: Vec<f32>,
+    /// Seconds (since `epoch`) at which each pixel started to differ from the long-term model.
+    differs_since: Vec<f64>,
+    epoch: Option<SystemTime>,
+    last: f64,
+    grey: Vec<f32>,
+    gain: f32,
+    mask: Vec<bool>,
+    labels: Vec<u32>,
+}
+
+const NEVER: f64 = f64::INFINITY;
+
+impl StaticObjectDetector {
+    pub fn new(config: StaticConfig) -> Self {
+        Self {
+            config,
+            size: None,
+            long: Vec::new(),
+            short: Vec::new(),
+            differs_since: Vec::new(),
+            epoch: None,
+            last: 0.0,
+            grey: Vec::new(),
+            gain: 1.0,
+            mask: Vec::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    /// Feeds one packed-RGB frame taken at `t`; returns the static regions present now, boxes
+    /// normalised to the frame.
+    pub fn update(
+        &mut self,
+        t: SystemTime,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Vec<Observation> {
+        if width == 0 || height == 0 || rgb.len() < width as usize * height as usize * 3 {
+            return Vec::new();
+        }
+        let epoch = *self.epoch.get_or_insert(t);
+        let now = t.duration_since(epoch).unwrap_or_default().as_secs_f64();
+        let w = self.config.width.clamp(8, width as usize);
+        let h = ((height as usize * w) / width as usize).max(1);
+        if self.size != Some((w, h, width, height)) || now < self.last {
+            // New size, or time went back (the stream restarted): start over.
+            self.reset(w, h, width, height);
+            downscale_grey(rgb, width as usize, height as usize, w, h, &mut self.grey);
+            self.long.clone_from(&self.grey);
+            self.short.clone_from(&self.grey);
+            self.last = now;
+            return Vec::new();
+        }
+        downscale_grey(rgb, width as usize, height as usize, w, h, &mut self.grey);
+        let dt = (now - self.last).clamp(0.0, 10.0);
+        self.last = now;
+        let gain = median_gain(&self.grey, &self.long);
+        self.gain = gain;
+        let a_short = 1.0 - (-dt / self.config.short_tau.as_secs_f64().max(1e-3)).exp();
+        let bootstrapping = now < self.config.bootstrap.as_secs_f64();
+        let a_long = if bootstrapping {
+            a_short
+        } else {
+            1.0 - (-dt / self.config.long_tau.as_secs_f64().max(1e-3)).exp()
+        };
+        let threshold = self.config.threshold;
+        let min_static = self.config.min_static.as_secs_f64();
+        let absorb = self.config.absorb_after.as_secs_f64();
+        for p in 0..w * h {
+            let g = self.grey[p] / gain;
+            let differs = (g - self.long[p]).abs() > threshold;
+            let moving = (g - self.short[p]).abs() > threshold;
+            self.short[p] += (a_short as f32) * (g - self.short[p]);
+            if bootstrapping {
+                self.long[p] += (a_long as f32) * (g - self.long[p]);
+                self.differs_since[p] = NEVER;
+            } else if differs {
+                if self.differs_since[p] == NEVER {
+                    self.differs_since[p] = now;
+                }
+                if now - self.differs_since[p] > absorb {
+                    // It has been there for hours: it is part of the street now.
+                    self.long[p] = g;
+                    self.differs_since[p] = NEVER;
+                }
+            } else {
+                self.long[p] += (a_long as f32) * (g - self.long[p]);
+                self.differs_since[p] = NEVER;
+            }
+            self.mask[p] = differs && !moving && now - self.differs_since[p] >= min_static;
+        }
+        self.regions(w, h, epoch)
+    }
+
+    fn reset(&mut self, w: usize, h: usize, width: u32, height: u32) {
+        self.size = Some((w, h, width, height));
+        self.differs_since = vec![NEVER; w * h];
+        self.mask = vec![false; w * h];
+        self.labels = vec![0; w * h];
+        self.epoch = None;
+    }
+
+    /// Connected regions of the static mask (8-connected, after removing isolated pixels).
+    fn regions(&mut self, w: usize, h: usize, epoch: SystemTime) -> Vec<Observation> {
+        // Isolated pixels (fewer than 3 static neighbours) are noise.
+        let keep: Vec<bool> = (0..w * h)
+            .map(|p| {
+                if !self.mask[p] {
+                    return false;
+                }
+                let (x, y) = (p % w, p / w);
+                let mut n = 0;
+                for (dx, dy) in NEIGHBOURS {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx >= 0 && ny >= 0 && (nx as usize) < w && (ny as usize) < h {
+                        n += usize::from(self.mask[ny as usize * w + nx as usize]);
+                    }
+                }
+                n >= 3
+            })
+            .collect();
+        self.labels.iter_mut().for_each(|l| *l = 0);
+        let min_pixels = (self.config.min_area * (w * h) as f32).ceil().max(4.0) as usize;
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        let mut next = 0u32;
+        for start in 0..w * h {
+            if !keep[start] || self.labels[start] != 0 {
+                continue;
+            }
+            next += 1;
+            let (mut x1, mut y1, mut x2, mut y2) = (w, h, 0, 0);
+            let mut count = 0usize;
+            let mut since: Vec<f64> = Vec::new();
+            stack.push(start);
+            self.labels[start] = next;
+            while let Some(p) = stack.pop() {
+                let (x, y) = (p % w, p / w);
+                count += 1;
+                since.push(self.differs_since[p]);
+                x1 = x1.min(x);
+                y1 = y1.min(y);
+                x2 = x2.max(x);
+                y2 = y2.max(y);
+                for (dx, dy) in NEIGHBOURS {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
+                        continue;
+                    }
+                    let q = ny as usize * w + nx as usize;
+                    if keep[q] && self.labels[q] == 0 {
+                        self.labels[q] = next;
+                        stack.push(q);
+                    }
+                }
+            }
+            if count < min_pixels {
+                continue;
+            }
+            if self.is_ghost(next, w, h, (x1, y1, x2, y2)) {
+                // Something that was there at the start has left: the street it uncovered is
+                // not an object. Learn it at once instead of reporting it.
+                for y in y1..=y2 {
+                    for x in x1..=x2 {
+                        let p = y * w + x;
+                        if self.labels[p] == next {
+                            self.long[p] = self.grey[p] / self.gain;
+                            self.differs_since[p] = NEVER;
+                        }
+                    }
+                }
+                continue;
+            }
+            since.sort_by(f64::total_cmp);
+            let arrived = since[since.len() / 2];
+            let fill = count as f32 / ((x2 - x1 + 1) * (y2 - y1 + 1)) as f32;
+            let mut observation = Observation::new(
+                BBox::new(
+                    x1 as f32 / w as f32,
+                    y1 as f32 / h as f32,
+                    (x2 + 1) as f32 / w as f32,
+                    (y2 + 1) as f32 / h as f32,
+                ),
+                fill.clamp(0.5, 1.0),
+                "static_object",
+                DetectorKind::Static,
+            );
+            observation.since = Some(epoch + Duration::from_secs_f64(arrived.max(0.0)));
+            out.push(observation);
+        }
+        out
+    }
+}
+
+impl StaticObjectDetector {
+    /// A region is a removal ghost when the current frame runs on smoothly across its border
+    /// while the background has an edge there: an object left, rather than arrived.
+    fn is_ghost(
+        &self,
+        label: u32,
+        w: usize,
+        h: usize,
+        (x1, y1, x2, y2): (usize, usize, usize, usize),
+    ) -> bool {
+        let (mut now_edge, mut then_edge) = (0.0f32, 0.0f32);
+        for y in y1..=y2 {
+            for x in x1..=x2 {
+                let p = y * w + x;
+                if self.labels[p] != label {
+                    continue;
+                }
+                for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
+                        continue;
+                    }
+                    let q = ny as usize * w + nx as usize;
+                    if self.labels[q] == label {
+                        continue;
+                    }
+                    now_edge += (self.grey[p] - self.grey[q]).abs() / self.gain;
+                    then_edge += (self.long[p] - self.long[q]).abs();
+                }
+            }
+        }
+        now_edge < then_edge
+    }
+}
+
+const NEIGHBOURS: [(isize, isize); 8] = [
+    (-1, -1),
+    (0, -1),
+    (1, -1),
+    (-1, 0),
+    (1, 0),
+    (-1, 1),
+    (0, 1),
+    (1, 1),
+];
+
+/// Area-averaged grey (Rec. 601 luma) at `w` × `h`.
+fn downscale_grey(rgb: &[u8], width: usize, height: usize, w: usize, h: usize, out: &mut Vec<f32>) {
+    out.clear();
+    out.resize(w * h, 0.0);
+    let mut counts = vec![0u32; w * h];
+    for y in 0..height {
+        let ty = y * h / height;
+        let row = &rgb[y * width * 3..(y + 1) * width * 3];
+        for x in 0..width {
+            let tx = x * w / width;
+            let i = x * 3;
+            let luma = 0.299 * f32::from(row[i])
+                + 0.587 * f32::from(row[i + 1])
+                + 0.114 * f32::from(row[i + 2]);
+            out[ty * w + tx] += luma;
+            counts[ty * w + tx] += 1;
+        }
+    }
+    for (v, c) in out.iter_mut().zip(counts) {
+        *v /= c.max(1) as f32;
+    }
+}
+
+/// Median of frame / background over reasonably bright pixels (global lighting change).
+fn median_gain(grey: &[f32], background: &[f32]) -> f32 {
+    let mut ratios: Vec<f32> = grey
+        .iter()
+        .zip(background)
+        .step_by(3)
+        .filter(|(_, b)| **b > 12.0)
+        .map(|(g, b)| g / b)
+        .collect();
+    if ratios.is_empty() {
+        return 1.0;
+    }
+    let mid = ratios.len() / 2;
+    let (_, median, _) = ratios.select_nth_unstable_by(mid, f32::total_cmp);
+    median.clamp(0.2, 5.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const W: u32 = 320;
+    const H: u32 = 180;
+
+    /// A textured street, brightness `light`, with optional rectangles (x, y, w, h, grey).
+    fn frame(light: f32, rects: &[(u32, u32, u32, u32, u8)], seed: u64) -> Vec<u8> {
+        let mut rgb = vec![0u8; (W * H * 3) as usize];
+        let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        for y in 0..H {
+            for x in 0..W {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((state >> 59) as f32) - 16.0; // ±16 grey levels of sensor noise
+                let base = 90.0 + 40.0 * (((x / 16) + (y / 16)) % 2) as f32 + noise * 0.3;
+                let mut v = base;
+                for &(rx, ry, rw, rh, g) in rects {
+                    if x >= rx && x < rx + rw && y >= ry && y < ry + rh {
+                        v = f32::from(g) + noise * 0.3;
+                    }
+                }
+                let v = (v * light).clamp(0.0, 255.0) as u8;
+                let i = ((y * W + x) * 3) as usize;
+                rgb[i..i + 3].copy_from_slice(&[v, v, v]);
+            }
+        }
+        rgb
+    }
+
+    fn at(s: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
+    }
+
+    #[test]
+    fn an_object_that_stays_is_found_with_its_arrival_time() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let stall = (200, 100, 40, 30, 230);
+        let mut found = None;
+        for s in 0..200u64 {
+            let rects: Vec<_> = if s >= 60 { vec![stall] } else { vec![] };
+            let out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+            if s < 60 + 30 {
+                assert!(out.is_empty(), "nothing static yet at {s} s: {out:?}");
+            }
+            if let Some(o) = out.first() {
+                found.get_or_insert((s, o.clone()));
+            }
+        }
+        let (when, o) = found.expect("the stall is found");
+        assert!((90..=95).contains(&when), "found after {when} s");
+        let b = o.bbox;
+        assert!(
+            (b.x1 - 200.0 / 320.0).abs() < 0.02 && (b.x2 - 240.0 / 320.0).abs() < 0.02,
+            "{b:?}"
+        );
+        assert!(
+            (b.y1 - 100.0 / 180.0).abs() < 0.03 && (b.y2 - 130.0 / 180.0).abs() < 0.03,
+            "{b:?}"
+        );
+        assert_eq!(o.since, Some(at(60)));
+    }
+
+    #[test]
+    fn people_walking_through_and_lighting_drift_are_not_static() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        for s in 0..1200u64 {
+            // Light drifts by 30 % over 20 minutes; a pedestrian crosses every 40 s.
+            let light = 1.0 - 0.3 * (s as f32 / 1200.0);
+            let px = ((s % 40) * 8) as u32;
+            let rects = [(px, 80, 12, 40, 40)];
+            let out = d.update(at(s), &frame(light, &rects, s), W, H);
+            assert!(out.is_empty(), "false static object at {s} s: {out:?}");
+        }
+    }
+
+    #[test]
+    fn an_object_that_leaves_stops_being_reported() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let boxes = (40, 120, 50, 40, 20);
+        let mut last_seen = 0;
+        for s in 0..400u64 {
+            let rects: Vec<_> = if (60..250).contains(&s) {
+                vec![boxes]
+            } else {
+                vec![]
+            };
+            if !d.update(at(s), &frame(1.0, &rects, s), W, H).is_empty() {
+                last_seen = s;
+            }
+        }
+        assert!(
+            (249..=252).contains(&last_seen),
+            "last reported at {last_seen} s"
+        );
+    }
+
+    #[test]
+    fn something_there_from_the_start_that_leaves_is_not_an_object() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let parked = (100, 60, 60, 40, 30);
+        for s in 0..400u64 {
+            let rects: Vec<_> = if s < 100 { vec![parked] } else { vec![] };
+            let out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+            assert!(
+                out.is_empty(),
+                "the uncovered street reported at {s} s: {out:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_restarted_stream_starts_over() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        d.update(at(100), &frame(1.0, &[], 1), W, H);
+        assert!(d
+            .update(at(50), &frame(1.0, &[(0, 0, 50, 50, 250)], 2), W, H)
+            .is_empty());
+    }
+}
