@@ -406,43 +406,36 @@ fn camera_step(
     let cameras = urls
         .iter()
         .enumerate()
-        .map(|(i, url)| CameraConfig {
-            id: CameraId::new(&format!("cam{i}")),
-            name: format!("cam{i}"),
-            source: Source::Rtsp {
-                url: url.clone(),
-                transport: RtspTransport::Tcp,
-            },
-            credentials: None,
-            enabled: true,
-            stall_timeout: Duration::from_secs(10),
-            realtime: false,
-            heading_deg: None,
-            position: None,
-            detectors: vec![DetectorConfig {
-                model: model.to_string(),
-                interval: options.interval,
-            }],
+        .map(|(i, url)| {
+            CameraConfig::new(
+                &format!("cam{i}"),
+                Source::Rtsp {
+                    url: url.clone(),
+                    transport: RtspTransport::Tcp,
+                },
+                vec![DetectorConfig {
+                    model: model.to_string(),
+                    interval: options.interval,
+                }],
+            )
         })
         .collect();
     let workers = num_cpus();
-    let config = Config {
-        path: PathBuf::from("bench.toml"),
-        data_dir: options.dir.join("data"),
-        http_bind: "127.0.0.1:0".parse().context("bind address")?,
-        onnxruntime: None,
-        inference: InferenceConfig {
-            workers,
-            threads_per_worker: 1,
-            max_batch: 8,
-            max_wait: Duration::from_millis(20),
-            device: crate::config::Device::Cpu,
-        },
-        models: vec![ModelRef {
+    let mut config = Config::new(
+        PathBuf::from("bench.toml"),
+        options.dir.join("data"),
+        vec![ModelRef {
             name: model.to_string(),
             manifest: manifest.to_path_buf(),
         }],
         cameras,
+    );
+    config.inference = InferenceConfig {
+        workers,
+        threads_per_worker: 1,
+        max_batch: 8,
+        max_wait: Duration::from_millis(20),
+        device: crate::config::Device::Cpu,
     };
     let runtime = Runtime::start(
         &config,

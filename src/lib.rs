@@ -6,9 +6,12 @@
 pub mod analysis;
 pub mod annotate;
 pub mod bench;
+pub mod cases;
 pub mod config;
 pub mod domain;
 pub mod geo;
 pub mod inference;
 pub mod ingest;
 pub mod runtime;
+pub mod scenes;
+pub mod synth;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
-use gridsight::{annotate, bench, config, inference, ingest};
+use gridsight::{annotate, bench, config, inference, ingest, scenes};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -86,6 +86,35 @@ enum Command {
         #[arg(long)]
         text: Option<String>,
     },
+    /// Generate a street scene with ground truth: OUT/NAME.mp4 and OUT/NAME.json.
+    Synth {
+        /// Output folder.
+        out: PathBuf,
+        /// Base name of the files.
+        #[arg(long, default_value = "scene")]
+        name: String,
+        /// The demo scene (a stall, a stack and a poster arriving over a few minutes).
+        #[arg(long, conflicts_with = "seed")]
+        demo: bool,
+        /// Seed of a random scene (deterministic: same seed, same scene).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Length of a random scene, seconds.
+        #[arg(long, default_value_t = 120.0)]
+        seconds: f64,
+        /// Object variants of a random scene: train (even ids) or held-out (odd ids).
+        #[arg(long, default_value = "train")]
+        split: SplitArg,
+        /// Only write one frame at this time (seconds) as OUT/NAME.png.
+        #[arg(long, value_name = "SECONDS")]
+        png_at: Option<f64>,
+        /// Write a YOLO-format training set of this many scenes instead of a video.
+        #[arg(long, value_name = "SCENES")]
+        dataset: Option<u32>,
+        /// Frames taken from each scene for --dataset.
+        #[arg(long, default_value_t = 12)]
+        frames_per_scene: u32,
+    },
     /// Measure decoding, inference and sustained cameras on generated 1080p30 clips.
     Bench {
         /// Where generated clips go (kept between runs).
@@ -104,6 +133,12 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum SplitArg {
+    Train,
+    HeldOut,
 }
 
 fn main() -> ExitCode {
@@ -187,6 +222,62 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             ingest::media::generate_clip(&out, &spec)?;
             println!("wrote {}", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Synth {
+            out,
+            name,
+            demo,
+            seed,
+            seconds,
+            split,
+            png_at,
+            dataset,
+            frames_per_scene,
+        } => {
+            let split = match split {
+                SplitArg::Train => gridsight::synth::Split::Train,
+                SplitArg::HeldOut => gridsight::synth::Split::HeldOut,
+            };
+            if let Some(scenes) = dataset {
+                let spec = scenes::DatasetSpec {
+                    scenes,
+                    frames_per_scene,
+                    seconds_per_scene: seconds,
+                    split,
+                    first_seed: seed.unwrap_or(1),
+                    min_visible: 0.3,
+                };
+                let (images, boxes) = scenes::write_dataset(&spec, &out, &mut |k, n| {
+                    eprintln!("synth: scene {}/{n}", k + 1)
+                })?;
+                println!(
+                    "wrote {images} images with {boxes} boxes to {}",
+                    out.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            let spec = if demo {
+                gridsight::synth::SceneSpec::demo()
+            } else {
+                gridsight::synth::SceneSpec::random(seed.unwrap_or(1), seconds, split)
+            };
+            if let Some(t) = png_at {
+                std::fs::create_dir_all(&out)?;
+                let path = out.join(format!("{name}.png"));
+                scenes::write_frame_png(spec, t, &path)?;
+                println!("wrote {}", path.display());
+                return Ok(ExitCode::SUCCESS);
+            }
+            let files = scenes::write_scene(spec, &out, &name, &mut |i, n| {
+                eprintln!("synth: frame {i}/{n}")
+            })?;
+            println!(
+                "wrote {} ({} frames) and {}",
+                files.video.display(),
+                files.frames,
+                files.truth.display()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Detect { model, image, out } => {

@@ -49,6 +49,10 @@ pub const DEFAULT_MAX_BATCH: i64 = 4;
 pub const DEFAULT_MAX_WAIT_MS: i64 = 10;
 /// Default `cameras[].stall_timeout_s`, in seconds.
 pub const DEFAULT_STALL_TIMEOUT_S: f64 = 10.0;
+/// Default `timezone`.
+pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
+/// Default store file name inside `data_dir`.
+pub const DEFAULT_STORE_FILE: &str = "gridsight.db";
 /// Default `cameras[].detectors.<model>.interval_s`, in seconds.
 pub const DEFAULT_INTERVAL_S: f64 = 2.0;
 /// Default frame rate of a `test:` source, in frames per second.
@@ -76,9 +80,40 @@ pub struct Config {
     pub models: Vec<ModelRef>,
     /// Cameras in file order (disabled ones included).
     pub cameras: Vec<CameraConfig>,
+    /// The city's time zone.
+    pub timezone: chrono_tz::Tz,
+    /// Case store URL (`sqlite:/abs/path.db` or `postgres://…`).
+    pub store: String,
+    /// Category → event-code table file, when not the built-in default.
+    pub categories: Option<PathBuf>,
+    /// Unit-grid layer file (GeoJSON), checked when the config was validated.
+    pub grid: Option<PathBuf>,
 }
 
 impl Config {
+    /// A config built in code (benchmarks, tests): defaults for everything not given.
+    pub fn new(
+        path: PathBuf,
+        data_dir: PathBuf,
+        models: Vec<ModelRef>,
+        cameras: Vec<CameraConfig>,
+    ) -> Config {
+        let store = format!("sqlite:{}", data_dir.join(DEFAULT_STORE_FILE).display());
+        Config {
+            path,
+            data_dir,
+            http_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            onnxruntime: None,
+            inference: InferenceConfig::default(),
+            models,
+            cameras,
+            timezone: chrono_tz::Tz::Asia__Shanghai,
+            store,
+            categories: None,
+            grid: None,
+        }
+    }
+
     /// The camera with this id.
     pub fn camera(&self, id: &str) -> Option<&CameraConfig> {
         self.cameras.iter().find(|c| c.id.as_str() == id)
@@ -175,9 +210,37 @@ pub struct CameraConfig {
     pub position: Option<Position>,
     /// Detectors to run, sorted by model name. Never empty for an enabled camera.
     pub detectors: Vec<DetectorConfig>,
+    /// Zones, validated (≥ 3 points, inside the image, not self-intersecting).
+    pub zones: Vec<crate::analysis::Zone>,
+    /// Rules (built-in defaults plus the camera's overrides).
+    pub rules: crate::analysis::RuleSet,
+    /// Approved signage regions, normalised.
+    pub signage_baseline: crate::analysis::Baseline,
+    /// Pixel ↔ map calibration, fitted and checked.
+    pub calibration: Option<crate::geo::Calibration>,
 }
 
 impl CameraConfig {
+    /// A camera built in code (benchmarks, tests): enabled, defaults for everything not given.
+    pub fn new(id: &str, source: Source, detectors: Vec<DetectorConfig>) -> CameraConfig {
+        CameraConfig {
+            id: CameraId::new(id),
+            name: id.to_string(),
+            source,
+            credentials: None,
+            enabled: true,
+            stall_timeout: Duration::from_secs_f64(DEFAULT_STALL_TIMEOUT_S),
+            realtime: false,
+            heading_deg: None,
+            position: None,
+            detectors,
+            zones: Vec::new(),
+            rules: crate::analysis::RuleSet::default(),
+            signage_baseline: crate::analysis::Baseline::default(),
+            calibration: None,
+        }
+    }
+
     /// The shortest detector interval: how often this camera needs a frame analysed.
     /// A camera without detectors (only possible when disabled) gives the default interval
     /// ([`DEFAULT_INTERVAL_S`]).

@@ -37,6 +37,18 @@ pub struct RawConfig {
     /// Cameras to watch (`[[cameras]]`). Default none.
     #[serde(default)]
     pub cameras: Vec<RawCamera>,
+    /// The city's time zone (IANA name), in which schedules and allowed-vending windows are
+    /// read. Default `"Asia/Shanghai"`.
+    pub timezone: Option<String>,
+    /// Case store: `sqlite:PATH` / a plain path (relative to the config file's directory), or a
+    /// `postgres://` URL. Default: `gridsight.db` in `data_dir`.
+    pub store: Option<String>,
+    /// Category → city event-code table (TOML), relative to the config file's directory.
+    /// Default: the CJ/T 214 table shipped in `categories/cjt214.toml`.
+    pub categories: Option<PathBuf>,
+    /// Unit-grid layer (GeoJSON FeatureCollection), relative to the config file's directory.
+    /// Optional; without it cases carry no grid code.
+    pub grid: Option<PathBuf>,
 }
 
 /// The `[inference]` table.
@@ -102,6 +114,45 @@ pub struct RawCamera {
     /// needs at least one. Default none.
     #[serde(default)]
     pub detectors: BTreeMap<String, RawDetector>,
+    /// Zones in normalised image coordinates (`[[cameras.zones]]`): `id`, `kind` (`"no_vending"`,
+    /// `"no_signage"`, `"mask"`, or `{ allowed_vending = { windows = [{ start = "18:00", end =
+    /// "23:00", weekdays = ["Fri", "Sat"] }] } }`) and `polygon` (≥ 3 `[x, y]` points, 0..1).
+    #[serde(default)]
+    pub zones: Vec<crate::analysis::Zone>,
+    /// Rule overrides (`[cameras.rules.defaults.street_vending] min_dwell = 600` and
+    /// `[cameras.rules.zone_overrides.ZONE.CATEGORY]`); durations in seconds. Default: the
+    /// built-in rules (vending 5 min, stacking 10 min, signage 2 min, occupation 10 min).
+    pub rules: Option<crate::analysis::RuleSet>,
+    /// Approved signage captured at set-up: `[x1, y1, x2, y2]` boxes, normalised.
+    #[serde(default)]
+    pub signage_baseline: Vec<[f32; 4]>,
+    /// Pixel ↔ map calibration. Optional; without it cases carry no position.
+    pub calibration: Option<RawCalibration>,
+}
+
+/// A camera's `[cameras.calibration]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibration {
+    /// Width of the image the points were clicked on, pixels (the camera's full resolution).
+    pub image_width: u32,
+    /// Height of that image, pixels.
+    pub image_height: u32,
+    /// At least 4 ground points: `{ pixel = [x, y], lat = …, lon = … }` (6 or more recommended:
+    /// 4 always fit exactly, so they cannot reveal a bad click).
+    pub points: Vec<RawCalibrationPoint>,
+}
+
+/// One calibration point.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalibrationPoint {
+    /// `[x, y]` in pixels of the calibration image.
+    pub pixel: [f64; 2],
+    /// WGS84 latitude, degrees.
+    pub lat: f64,
+    /// WGS84 longitude, degrees.
+    pub lon: f64,
 }
 
 /// A camera's `position`.

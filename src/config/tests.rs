@@ -144,6 +144,10 @@ detectors.text = {}
     let cfg = ok(load(&cfg_path));
     let base = t.path().join("pipelines");
     let expected = Config {
+        timezone: chrono_tz::Tz::Asia__Shanghai,
+        store: "sqlite:/var/lib/gridsight/gridsight.db".to_string(),
+        categories: None,
+        grid: None,
         path: cfg_path.clone(),
         data_dir: PathBuf::from("/var/lib/gridsight"),
         http_bind: "0.0.0.0:9000".parse::<SocketAddr>().unwrap(),
@@ -196,6 +200,10 @@ detectors.text = {}
                         interval: Duration::from_millis(500),
                     },
                 ],
+                zones: Vec::new(),
+                rules: crate::analysis::RuleSet::default(),
+                signage_baseline: crate::analysis::Baseline::default(),
+                calibration: None,
             },
             CameraConfig {
                 id: CameraId::new("lobby"),
@@ -208,6 +216,10 @@ detectors.text = {}
                 heading_deg: None,
                 position: None,
                 detectors: vec![],
+                zones: Vec::new(),
+                rules: crate::analysis::RuleSet::default(),
+                signage_baseline: crate::analysis::Baseline::default(),
+                calibration: None,
             },
             CameraConfig {
                 id: CameraId::new("Pattern_2"),
@@ -228,6 +240,10 @@ detectors.text = {}
                     model: "text".into(),
                     interval: Duration::from_millis(1500),
                 }],
+                zones: Vec::new(),
+                rules: crate::analysis::RuleSet::default(),
+                signage_baseline: crate::analysis::Baseline::default(),
+                calibration: None,
             },
             CameraConfig {
                 id: CameraId::new("mjpeg"),
@@ -249,6 +265,10 @@ detectors.text = {}
                     model: "text".into(),
                     interval: Duration::from_secs(2),
                 }],
+                zones: Vec::new(),
+                rules: crate::analysis::RuleSet::default(),
+                signage_baseline: crate::analysis::Baseline::default(),
+                calibration: None,
             },
         ],
     };

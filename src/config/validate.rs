@@ -63,6 +63,13 @@ pub fn validate(
         (None, None) => Ok(None),
     };
 
+    let timezone = v.timezone(raw.timezone.as_deref());
+    let store_url = v.store(raw.store.as_deref(), data_dir.as_deref());
+    let categories = raw
+        .categories
+        .as_deref()
+        .map(|f| v.existing_file("categories", f));
+    let grid = raw.grid.as_deref().map(|f| v.grid(f));
     let models = v.models(&raw.models);
     let model_names: Vec<&str> = raw.models.iter().map(|m| m.name.as_str()).collect();
 
@@ -88,7 +95,16 @@ pub fn validate(
         return Err(ConfigErrors(v.errors));
     }
     let cameras: Option<Vec<CameraConfig>> = cameras.into_iter().collect();
-    match (data_dir, http_bind, onnxruntime, inference, models, cameras) {
+    let optional = |o: Option<Option<PathBuf>>| o.map_or(Some(None), |f| f.map(Some));
+    match (
+        data_dir,
+        http_bind,
+        onnxruntime,
+        inference,
+        models,
+        cameras,
+        (timezone, store_url, optional(categories), optional(grid)),
+    ) {
         (
             Some(data_dir),
             Some(http_bind),
@@ -96,6 +112,7 @@ pub fn validate(
             Some(inference),
             Some(models),
             Some(cameras),
+            (Some(timezone), Some(store), Some(categories), Some(grid)),
         ) => Ok(Config {
             path,
             data_dir,
@@ -104,6 +121,10 @@ pub fn validate(
             inference,
             models,
             cameras,
+            timezone,
+            store,
+            categories,
+            grid,
         }),
         // Every `None` above comes with an error, so this is not reached.
         _ => Err(ConfigErrors::from(ConfigError::new(
@@ -401,6 +422,26 @@ impl Validator {
                 });
             }
         }
+        let zones = self.zones(p, &cam.zones);
+        let rules = cam.rules.clone().unwrap_or_default();
+        if let Err(e) = rules.validate(&cam.zones) {
+            self.err(format!("{p}.rules"), e.to_string());
+        }
+        let mut baseline = crate::analysis::Baseline::default();
+        for (i, b) in cam.signage_baseline.iter().enumerate() {
+            let ok = b.iter().all(|v| (0.0..=1.0).contains(v)) && b[0] < b[2] && b[1] < b[3];
+            if ok {
+                baseline
+                    .regions
+                    .push(crate::domain::BBox::new(b[0], b[1], b[2], b[3]));
+            } else {
+                self.err(
+                    format!("{p}.signage_baseline[{i}]"),
+                    format!("{b:?} is not a box [x1, y1, x2, y2] with 0 <= x1 < x2 <= 1, 0 <= y1 < y2 <= 1"),
+                );
+            }
+        }
+        let calibration = cam.calibration.as_ref().map(|c| self.calibration(p, c));
         let enabled = cam.enabled.unwrap_or(true);
         if enabled && cam.detectors.is_empty() {
             self.err(
@@ -424,7 +465,128 @@ impl Validator {
             heading_deg: cam.heading_deg,
             position: position.map_or(Some(None), |p| p.map(Some))?,
             detectors,
+            zones: zones?,
+            rules,
+            signage_baseline: baseline,
+            calibration: calibration.map_or(Some(None), |c| c.map(Some))?,
         })
+    }
+
+    fn timezone(&mut self, name: Option<&str>) -> Option<chrono_tz::Tz> {
+        let name = name.unwrap_or(super::DEFAULT_TIMEZONE);
+        match name.parse::<chrono_tz::Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.err(
+                    "timezone",
+                    format!("{name:?} is not an IANA time zone name (e.g. \"Asia/Shanghai\")"),
+                );
+                None
+            }
+        }
+    }
+
+    fn store(&mut self, store: Option<&str>, data_dir: Option<&Path>) -> Option<String> {
+        match store {
+            None => {
+                data_dir.map(|d| format!("sqlite:{}", d.join(super::DEFAULT_STORE_FILE).display()))
+            }
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Some(url.to_string())
+            }
+            Some(url) => {
+                let file = url
+                    .strip_prefix("sqlite://")
+                    .or_else(|| url.strip_prefix("sqlite:"));
+                let file = file.unwrap_or(url);
+                if file.is_empty() || url.contains("://") && !url.starts_with("sqlite://") {
+                    self.err("store", "use a file path, sqlite:PATH or a postgres:// URL");
+                    return None;
+                }
+                Some(format!(
+                    "sqlite:{}",
+                    resolve(&self.base, Path::new(file)).display()
+                ))
+            }
+        }
+    }
+
+    fn existing_file(&mut self, key: &str, file: &Path) -> Option<PathBuf> {
+        let path = resolve(&self.base, file);
+        if path.is_file() {
+            Some(path)
+        } else {
+            self.err(
+                key,
+                format!("file {:?} does not exist", path.display().to_string()),
+            );
+            None
+        }
+    }
+
+    fn grid(&mut self, file: &Path) -> Option<PathBuf> {
+        let path = self.existing_file("grid", file)?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.err("grid", format!("cannot read {}: {e}", path.display()));
+                return None;
+            }
+        };
+        match crate::geo::GridLayer::from_geojson(&text) {
+            Ok(_) => Some(path),
+            Err(errors) => {
+                for e in errors.0 {
+                    self.err(format!("grid: {}", e.path), e.message);
+                }
+                None
+            }
+        }
+    }
+
+    fn zones(
+        &mut self,
+        p: &str,
+        zones: &[crate::analysis::Zone],
+    ) -> Option<Vec<crate::analysis::Zone>> {
+        let before = self.errors.len();
+        let mut seen = BTreeSet::new();
+        for (i, zone) in zones.iter().enumerate() {
+            if let Err(e) = zone.validate() {
+                self.err(format!("{p}.zones[{i}]"), e.to_string());
+            }
+            if !seen.insert(zone.id.as_str()) {
+                self.err(
+                    format!("{p}.zones[{i}].id"),
+                    format!("duplicate zone id {:?}", zone.id),
+                );
+            }
+        }
+        (self.errors.len() == before).then(|| zones.to_vec())
+    }
+
+    fn calibration(
+        &mut self,
+        p: &str,
+        raw: &super::raw::RawCalibration,
+    ) -> Option<crate::geo::Calibration> {
+        let points: Vec<crate::geo::CalibrationPoint> = raw
+            .points
+            .iter()
+            .map(|q| crate::geo::CalibrationPoint {
+                pixel_x: q.pixel[0],
+                pixel_y: q.pixel[1],
+                lat: q.lat,
+                lon: q.lon,
+            })
+            .collect();
+        match crate::geo::Calibration::fit(&points, raw.image_width, raw.image_height) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                self.err(format!("{p}.calibration"), e.to_string());
+                None
+            }
+        }
     }
 
     /// `Some(None)`: none asked for; `None`: invalid.

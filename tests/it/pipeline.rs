@@ -14,21 +14,16 @@ use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
 use crate::common::{poster_clip, repo, scratch, wait_for};
 
 fn camera(id: &str, source: Source) -> CameraConfig {
-    CameraConfig {
-        id: CameraId::new(id),
-        name: id.to_string(),
+    let mut camera = CameraConfig::new(
+        id,
         source,
-        credentials: None,
-        enabled: true,
-        stall_timeout: Duration::from_secs(5),
-        realtime: false,
-        heading_deg: None,
-        position: None,
-        detectors: vec![DetectorConfig {
+        vec![DetectorConfig {
             model: "text".to_string(),
             interval: Duration::from_secs(1),
         }],
-    }
+    );
+    camera.stall_timeout = Duration::from_secs(5);
+    camera
 }
 
 fn rtsp(url: String) -> Source {
@@ -39,21 +34,19 @@ fn rtsp(url: String) -> Source {
 }
 
 fn start(cameras: Vec<CameraConfig>) -> Runtime {
-    let config = Config {
-        path: scratch().join("pipeline.toml"),
-        data_dir: scratch().join("data"),
-        http_bind: "127.0.0.1:0".parse().expect("addr"),
-        onnxruntime: None,
-        inference: InferenceConfig {
-            workers: 1,
-            threads_per_worker: 2,
-            ..InferenceConfig::default()
-        },
-        models: vec![ModelRef {
+    let mut config = Config::new(
+        scratch().join("pipeline.toml"),
+        scratch().join("data"),
+        vec![ModelRef {
             name: "text".to_string(),
             manifest: repo().join("models/ppocr-det/model.toml"),
         }],
         cameras,
+    );
+    config.inference = InferenceConfig {
+        workers: 1,
+        threads_per_worker: 2,
+        ..InferenceConfig::default()
     };
     let options = RunOptions {
         analysis_width: 320,
