@@ -115,6 +115,11 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         frames_per_scene: u32,
     },
+    /// Unit grids (单元网格).
+    Grid {
+        #[command(subcommand)]
+        command: GridCommand,
+    },
     /// Measure decoding, inference and sustained cameras on generated 1080p30 clips.
     Bench {
         /// Where generated clips go (kept between runs).
@@ -132,6 +137,31 @@ enum Command {
         /// Quick run with small numbers (for tests).
         #[arg(long)]
         quick: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GridCommand {
+    /// Write a regular grid over a bounding box as GeoJSON, with 14-digit codes
+    /// (6-digit division + 3 street + 3 community + 2 grid).
+    Generate {
+        /// min_lon,min_lat,max_lon,max_lat (WGS84 degrees).
+        #[arg(long, value_name = "W,S,E,N")]
+        bbox: String,
+        /// Cell size, metres.
+        #[arg(long, default_value_t = 100.0)]
+        cell: f64,
+        /// 6-digit county division code (GB/T 2260), e.g. 110101.
+        #[arg(long)]
+        division: String,
+        /// Output file (GeoJSON).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Check a grid layer and print what it holds.
+    Check {
+        /// GeoJSON FeatureCollection.
+        file: PathBuf,
     },
 }
 
@@ -280,6 +310,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Grid { command } => grid(command),
         Command::Detect { model, image, out } => {
             detect(&model, &image, out.as_deref(), cli.onnxruntime)
         }
@@ -306,6 +337,56 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = bench::run(&options, &mut |line| eprintln!("{line}"))?;
             println!("{report}");
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn grid(command: GridCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        GridCommand::Generate {
+            bbox,
+            cell,
+            division,
+            out,
+        } => {
+            let v: Vec<f64> = bbox
+                .split(',')
+                .map(|x| x.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .map_err(|_| anyhow::anyhow!("--bbox: {bbox:?} is not four numbers W,S,E,N"))?;
+            let [min_lon, min_lat, max_lon, max_lat] = v[..] else {
+                anyhow::bail!("--bbox: {bbox:?} is not four numbers W,S,E,N");
+            };
+            let spec = gridsight::geo::GridSpec {
+                min_lat,
+                min_lon,
+                max_lat,
+                max_lon,
+                cell_m: cell,
+                division,
+            };
+            let geojson = gridsight::geo::generate(&spec)?;
+            let cells = gridsight::geo::GridLayer::from_geojson(&geojson)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .len();
+            std::fs::write(&out, geojson)
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            println!("wrote {} ({cells} cells of {cell} m)", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        GridCommand::Check { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            match gridsight::geo::GridLayer::from_geojson(&text) {
+                Ok(layer) => {
+                    println!("{}: ok, {} cells", file.display(), layer.len());
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(errors) => {
+                    eprintln!("{}: {} errors\n{errors}", file.display(), errors.0.len());
+                    Ok(ExitCode::from(2))
+                }
+            }
         }
     }
 }
@@ -422,6 +503,32 @@ fn print_event(event: &RuntimeEvent, verbose: bool) {
             model,
             error,
         } => eprintln!("camera {camera}: {model} failed: {error}"),
+        RuntimeEvent::CaseStored { case, inserted } => {
+            let place = match (case.lat, case.lon) {
+                (Some(lat), Some(lon)) => format!(" at {lat:.6},{lon:.6}"),
+                _ => String::new(),
+            };
+            let grid = case
+                .grid_code
+                .as_deref()
+                .map(|g| format!(" grid {g}"))
+                .unwrap_or_default();
+            println!(
+                "CASE {} {}: {} {} {} {}{}{} (recurrence {})",
+                case.id.0,
+                if *inserted { "stored" } else { "already stored" },
+                case.camera,
+                case.category,
+                case.event_code,
+                case.event_name,
+                place,
+                grid,
+                case.recurrence_count
+            );
+        }
+        RuntimeEvent::CaseFailed { camera, error } => {
+            eprintln!("camera {camera}: a case could not be stored: {error}")
+        }
         RuntimeEvent::Summary(s) => eprintln!(
             "summary: {:.1} frames analysed/s, {:.1} detections/s, {} frames dropped, lag median {:.0} ms max {:.0} ms, {}/{} cameras streaming",
             s.frames_analysed as f64 / s.period.as_secs_f64(),

@@ -1,14 +1,22 @@
-//! Runtime: wires ingest → inference → (later) analysis, owns the channels and the threads, and
+//! Runtime: wires ingest → inference → analysis → cases, owns the channels and the threads, and
 //! reports what happens as `RuntimeEvent`s.
+//!
+//! Per camera, every frame that some detector is due on becomes a job; the static-object
+//! detector runs on it at once, the model detectors through the inference pool. When all of a
+//! job's results are in (jobs complete in frame order), they go to the camera's analysis in time
+//! order; each candidate it emits is geo-tagged (calibration → WGS84 → unit grid), given the
+//! city's event code, and handed with a full-resolution snapshot to the cases thread, which
+//! writes the evidence files and stores the case (SQLite or PostgreSQL).
 //!
 //! Channels and what happens when they are full:
 //! - frames (ingest → dispatcher), bounded: live cameras drop the newest frame (counted in the
 //!   camera's `dropped_full`); file cameras wait, so a file is analysed completely;
 //! - requests (dispatcher → inference pool), bounded per model: live frames are dropped (counted
 //!   in `dropped_queue`); file frames wait;
-//! - responses (pool → dispatcher) and events (→ caller): unbounded; detections are never dropped.
+//! - responses (pool → dispatcher), candidates (→ cases thread) and events (→ caller):
+//!   unbounded; detections and candidates are never dropped.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,10 +26,16 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
 
-use crate::config::{CameraConfig, Config, Source};
-use crate::domain::{CameraId, CameraStatus, Detection, Frame};
-use crate::inference::{self, InferencePool, Manifest, PoolConfig, Request, Response};
-use crate::ingest::{self, Camera, CameraEvent, CameraSpec, CameraStats, SourceSpec};
+use crate::analysis::{
+    self, CameraAnalysis, DetectorIntervals, DetectorKind, Observation, StaticConfig,
+    StaticObjectDetector,
+};
+use crate::cases::{self, CaseStore, CategoryTable, NewCandidate};
+use crate::config::{CameraConfig, Config, Source, STATIC_DETECTOR};
+use crate::domain::{BBox, CameraId, CameraStatus, Detection, Frame};
+use crate::geo::{Calibration, GridLayer};
+use crate::inference::{self, InferencePool, Manifest, ModelKind, PoolConfig, Request, Response};
+use crate::ingest::{self, Camera, CameraEvent, CameraSpec, CameraStats, Snapshot, SourceSpec};
 
 /// Options of one run.
 #[derive(Debug, Clone)]
@@ -81,6 +95,14 @@ pub enum RuntimeEvent {
         model: String,
         error: String,
     },
+    /// Analysis found a violation and the case was stored (`inserted` is false when the store
+    /// already had it, e.g. re-sent after a restart).
+    CaseStored {
+        case: Box<cases::Case>,
+        inserted: bool,
+    },
+    /// A candidate could not be stored (after retries).
+    CaseFailed { camera: CameraId, error: String },
     /// Periodic figures.
     Summary(Summary),
 }
@@ -106,10 +128,34 @@ struct Detector {
     last: Option<SystemTime>,
 }
 
+struct StaticSlot {
+    detector: StaticObjectDetector,
+    interval: Duration,
+    last: Option<SystemTime>,
+}
+
+/// A frame some detectors are due on, waiting for their results.
+struct FrameJob {
+    frame: Arc<Frame>,
+    waiting: usize,
+    results: Vec<(DetectorKind, Vec<Observation>)>,
+}
+
 struct CameraSlot {
     camera: Camera,
     live: bool,
     detectors: Vec<Detector>,
+    static_objects: Option<StaticSlot>,
+    analysis: CameraAnalysis,
+    calibration: Option<Calibration>,
+    jobs: VecDeque<FrameJob>,
+}
+
+/// What the cases thread stores.
+struct CaseJob {
+    candidate: analysis::Candidate,
+    new: NewCandidate,
+    snapshot: Option<Snapshot>,
 }
 
 /// A running pipeline. `stop` (or drop) shuts it down.
@@ -122,6 +168,11 @@ pub struct Runtime {
     camera_events_tx: Sender<CameraEvent>,
     options: RunOptions,
     model_names: Vec<String>,
+    model_kinds: Vec<DetectorKind>,
+    timezone: chrono_tz::Tz,
+    store: Arc<dyn CaseStore>,
+    tokio: Arc<tokio::runtime::Runtime>,
+    cases_thread: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -142,12 +193,51 @@ impl Runtime {
         ingest::init()?;
         let mut manifests = Vec::new();
         let mut model_names = Vec::new();
+        let mut model_kinds = Vec::new();
         for model in &config.models {
             let manifest = Manifest::load(&model.manifest)
                 .with_context(|| format!("models[{}] ({})", model_names.len(), model.name))?;
+            model_kinds.push(match manifest.kind {
+                ModelKind::Objects => DetectorKind::Objects,
+                ModelKind::Text => DetectorKind::Text,
+            });
             manifests.push(Arc::new(manifest));
             model_names.push(model.name.clone());
         }
+        let categories = match &config.categories {
+            Some(path) => CategoryTable::load(path)
+                .with_context(|| format!("categories table {}", path.display()))?,
+            None => CategoryTable::cjt214(),
+        };
+        let grid = match &config.grid {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the grid layer {}", path.display()))?;
+                Some(
+                    GridLayer::from_geojson(&text)
+                        .map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?,
+                )
+            }
+            None => None,
+        };
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create {}", config.data_dir.display()))?;
+        let tokio = Arc::new(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("store")
+                .enable_all()
+                .build()
+                .context("starting the store's async runtime")?,
+        );
+        let store = tokio
+            .block_on(cases::open(&config.store))
+            .with_context(|| {
+                format!(
+                    "opening the case store {}",
+                    cases::redact_url(&config.store)
+                )
+            })?;
         let pool_config = PoolConfig {
             workers: config.inference.workers,
             threads_per_worker: config.inference.threads_per_worker,
@@ -167,7 +257,18 @@ impl Runtime {
         let (frames_tx, frames_rx) = bounded::<Frame>((2 * enabled).max(4));
         let (camera_events_tx, camera_events_rx) = unbounded::<CameraEvent>();
         let (events_tx, events_rx) = unbounded::<RuntimeEvent>();
+        let (cases_tx, cases_rx) = unbounded::<CaseJob>();
         let stop = Arc::new(AtomicBool::new(false));
+        let cases_thread = {
+            let store = Arc::clone(&store);
+            let tokio = Arc::clone(&tokio);
+            let events = events_tx.clone();
+            let data_dir = config.data_dir.clone();
+            std::thread::Builder::new()
+                .name("cases".to_string())
+                .spawn(move || store_cases(&cases_rx, &*store, &tokio, &data_dir, &events))
+                .context("starting the cases thread")?
+        };
         let mut runtime = Runtime {
             slots: Arc::default(),
             events: events_rx,
@@ -177,6 +278,11 @@ impl Runtime {
             camera_events_tx,
             options,
             model_names: model_names.clone(),
+            model_kinds: model_kinds.clone(),
+            timezone: config.timezone,
+            store,
+            tokio,
+            cases_thread: Some(cases_thread),
         };
         for camera in config.cameras.iter().filter(|c| c.enabled) {
             runtime.add_camera(camera)?;
@@ -191,6 +297,10 @@ impl Runtime {
                         pool,
                         slots,
                         model_names,
+                        model_kinds,
+                        categories,
+                        grid,
+                        cases: cases_tx,
                         events: events_tx,
                         period: PeriodStats::default(),
                         period_started: Instant::now(),
@@ -210,6 +320,7 @@ impl Runtime {
         let detectors = camera
             .detectors
             .iter()
+            .filter(|d| d.model != STATIC_DETECTOR)
             .map(|d| {
                 let model = self
                     .model_names
@@ -225,6 +336,45 @@ impl Runtime {
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let interval_of = |kind: DetectorKind| {
+            camera
+                .detectors
+                .iter()
+                .find(
+                    |d| match self.model_names.iter().position(|m| *m == d.model) {
+                        Some(i) => self.model_kinds[i] == kind,
+                        None => kind == DetectorKind::Static && d.model == STATIC_DETECTOR,
+                    },
+                )
+                .map(|d| d.interval)
+        };
+        let defaults = DetectorIntervals::default();
+        let intervals = DetectorIntervals {
+            objects: interval_of(DetectorKind::Objects).unwrap_or(defaults.objects),
+            text: interval_of(DetectorKind::Text).unwrap_or(defaults.text),
+            static_objects: interval_of(DetectorKind::Static).unwrap_or(defaults.static_objects),
+        };
+        let static_objects = interval_of(DetectorKind::Static).map(|interval| StaticSlot {
+            detector: StaticObjectDetector::new(StaticConfig::default()),
+            interval,
+            last: None,
+        });
+        // Cases still open from an earlier run are the same violations, not new ones.
+        let open = self
+            .tokio
+            .block_on(self.store.open_candidates(&camera.id))
+            .with_context(|| format!("reading camera {}'s open cases", camera.id))?;
+        let history: Vec<analysis::Candidate> = open.iter().map(history_candidate).collect();
+        let analysis = CameraAnalysis::new(
+            camera.id.clone(),
+            camera.zones.clone(),
+            camera.rules.clone(),
+            camera.signage_baseline.clone(),
+            self.timezone,
+            intervals,
+        )
+        .with_context(|| format!("camera {}", camera.id))?
+        .with_history(&history);
         let spec = self.camera_spec(camera);
         let live = spec.source.is_live();
         let started = Camera::start(spec, self.frames_tx.clone(), self.camera_events_tx.clone())?;
@@ -234,6 +384,10 @@ impl Runtime {
                 camera: started,
                 live,
                 detectors,
+                static_objects,
+                analysis,
+                calibration: camera.calibration.clone(),
+                jobs: VecDeque::new(),
             },
         );
         drop(old);
@@ -327,6 +481,16 @@ impl Runtime {
                 .all(|s| !s.live && s.camera.status() == CameraStatus::Ended)
     }
 
+    /// The case store this runtime writes to.
+    pub fn store(&self) -> &Arc<dyn CaseStore> {
+        &self.store
+    }
+
+    /// Runs a store call from synchronous code.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.tokio.block_on(future)
+    }
+
     /// Full-resolution RGB snapshot of a camera's latest analysed frame.
     pub fn snapshot(&self, id: &CameraId) -> Option<ingest::Snapshot> {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
@@ -354,6 +518,11 @@ impl Runtime {
                 pool.shutdown();
             }
         }
+        // The dispatcher held the only sender of candidates: the cases thread stores what is
+        // left and ends.
+        if let Some(cases) = self.cases_thread.take() {
+            let _ = cases.join();
+        }
     }
 }
 
@@ -374,6 +543,10 @@ struct Dispatcher {
     pool: InferencePool,
     slots: Arc<std::sync::Mutex<HashMap<CameraId, CameraSlot>>>,
     model_names: Vec<String>,
+    model_kinds: Vec<DetectorKind>,
+    categories: CategoryTable,
+    grid: Option<GridLayer>,
+    cases: Sender<CaseJob>,
     events: Sender<RuntimeEvent>,
     period: PeriodStats,
     period_started: Instant,
@@ -411,33 +584,37 @@ impl Dispatcher {
     }
 
     fn on_frame(&mut self, frame: Frame, stop: &AtomicBool) {
-        let mut due = Vec::new();
-        let live;
-        {
+        let camera = frame.camera.clone();
+        let frame = Arc::new(frame);
+        let (due, live) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(slot) = slots.get_mut(&frame.camera) else {
+            let Some(slot) = slots.get_mut(&camera) else {
                 return;
             };
-            live = slot.live;
-            for d in &mut slot.detectors {
-                let is_due = match d.last {
-                    None => true,
-                    // A stream restarted from the beginning (time went back): due again.
-                    Some(last) => match frame.time.duration_since(last) {
-                        Ok(gap) => gap + d.interval / 10 >= d.interval,
-                        Err(_) => true,
-                    },
-                };
-                if is_due {
-                    d.last = Some(frame.time);
-                    due.push(d.model);
+            let due: Vec<usize> = slot
+                .detectors
+                .iter_mut()
+                .filter_map(|d| is_due(&mut d.last, d.interval, frame.time).then_some(d.model))
+                .collect();
+            let mut results = Vec::new();
+            if let Some(s) = &mut slot.static_objects {
+                if is_due(&mut s.last, s.interval, frame.time) {
+                    let found =
+                        s.detector
+                            .update(frame.time, &frame.rgb, frame.width, frame.height);
+                    results.push((DetectorKind::Static, found));
                 }
             }
-        }
-        if due.is_empty() {
-            return;
-        }
-        let frame = Arc::new(frame);
+            if due.is_empty() && results.is_empty() {
+                return;
+            }
+            slot.jobs.push_back(FrameJob {
+                frame: Arc::clone(&frame),
+                waiting: due.len(),
+                results,
+            });
+            (due, slot.live)
+        };
         for model in due {
             let mut request = Request {
                 frame: Arc::clone(&frame),
@@ -447,17 +624,19 @@ impl Dispatcher {
                 match self.pool.submit(request) {
                     Ok(()) => break,
                     Err(back) if !live && !stop.load(Ordering::Relaxed) => {
-                        // A file frame waits for room.
+                        // A file frame waits for room; meanwhile finished work is taken in.
                         request = back;
                         std::thread::sleep(Duration::from_millis(5));
                     }
                     Err(_) => {
                         self.dropped_queue += 1;
+                        self.job_done(&frame, None);
                         break;
                     }
                 }
             }
         }
+        self.drain(&camera);
     }
 
     fn on_response(&mut self, response: Response) {
@@ -466,6 +645,11 @@ impl Dispatcher {
             .get(response.model)
             .cloned()
             .unwrap_or_default();
+        let kind = self
+            .model_kinds
+            .get(response.model)
+            .copied()
+            .unwrap_or(DetectorKind::Objects);
         let frame = &response.frame;
         let lag = SystemTime::now()
             .duration_since(frame.time)
@@ -484,6 +668,24 @@ impl Dispatcher {
                 self.period.frames += 1;
                 self.period.detections += detections.len() as u64;
                 self.period.lags.push(lag);
+                let (w, h) = (frame.width.max(1) as f32, frame.height.max(1) as f32);
+                let observations: Vec<Observation> = detections
+                    .iter()
+                    .map(|l| {
+                        let label = if kind == DetectorKind::Text {
+                            "text"
+                        } else {
+                            &l.label
+                        };
+                        Observation::new(
+                            l.detection.bbox.scale(1.0 / w, 1.0 / h),
+                            l.detection.score,
+                            label,
+                            kind,
+                        )
+                    })
+                    .collect();
+                self.job_done(frame, Some((kind, observations)));
                 let _ = self.events.send(RuntimeEvent::Detections {
                     camera: frame.camera.clone(),
                     model,
@@ -495,12 +697,96 @@ impl Dispatcher {
                 });
             }
             Err(error) => {
+                self.job_done(frame, None);
                 let _ = self.events.send(RuntimeEvent::InferenceFailed {
                     camera: frame.camera.clone(),
                     model,
                     error,
                 });
             }
+        }
+        let camera = frame.camera.clone();
+        self.drain(&camera);
+    }
+
+    /// One detector of `frame`'s job finished (`None`: it did not run, e.g. dropped).
+    fn job_done(&mut self, frame: &Arc<Frame>, result: Option<(DetectorKind, Vec<Observation>)>) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(slot) = slots.get_mut(&frame.camera) else {
+            return;
+        };
+        if let Some(job) = slot.jobs.iter_mut().find(|j| Arc::ptr_eq(&j.frame, frame)) {
+            job.waiting = job.waiting.saturating_sub(1);
+            job.results.extend(result);
+        }
+    }
+
+    /// Feeds the camera's finished jobs, oldest first, to its analysis and hands the candidates
+    /// on to the cases thread.
+    fn drain(&mut self, camera: &CameraId) {
+        let mut jobs = Vec::new();
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(slot) = slots.get_mut(camera) else {
+            return;
+        };
+        while slot.jobs.front().is_some_and(|j| j.waiting == 0) {
+            if let Some(job) = slot.jobs.pop_front() {
+                jobs.push(job);
+            }
+        }
+        for mut job in jobs {
+            // Static first, then objects, then text: the same order on every replay.
+            job.results.sort_by_key(|(kind, _)| *kind);
+            for (kind, observations) in &job.results {
+                let candidates = slot.analysis.update(job.frame.time, *kind, observations);
+                for candidate in candidates {
+                    let new = self.new_candidate(&candidate, slot.calibration.as_ref());
+                    let snapshot = slot.camera.snapshot();
+                    let _ = self.cases.send(CaseJob {
+                        candidate,
+                        new,
+                        snapshot,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Geo-tags a candidate and gives it the city's event code.
+    fn new_candidate(
+        &self,
+        c: &analysis::Candidate,
+        calibration: Option<&Calibration>,
+    ) -> NewCandidate {
+        let position = calibration.and_then(|cal| {
+            let (w, h) = cal.image_size();
+            // Ground objects stand on the bottom centre of their box.
+            let x = f64::from((c.bbox.x1 + c.bbox.x2) / 2.0) * f64::from(w);
+            let y = f64::from(c.bbox.y2) * f64::from(h);
+            cal.pixel_to_geo(x, y)
+        });
+        let cell = position.and_then(|p| self.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));
+        let category = self.categories.lookup(&c.category);
+        NewCandidate {
+            dedupe_key: format!("{}/{}/{}", c.camera, c.id, cases::unix_millis(c.arrived)),
+            camera: c.camera.clone(),
+            category: c.category.clone(),
+            event_code: category.map(|k| k.code.clone()).unwrap_or_default(),
+            event_name: category.map(|k| k.name.clone()).unwrap_or_default(),
+            score: c.score,
+            bbox: c.bbox,
+            lat: position.map(|p| p.lat),
+            lon: position.map(|p| p.lon),
+            grid_code: cell.map(|g| g.code.clone()),
+            community: cell.and_then(|g| g.community.clone()),
+            street: cell.and_then(|g| g.street.clone()),
+            unit: cell.and_then(|g| g.unit.clone()),
+            zone: c.zone.clone(),
+            arrived_at: c.arrived,
+            detected_at: c.emitted,
+            recurrence_of: None,
+            recurrence_count: c.recurrence_count,
+            evidence: Vec::new(),
         }
     }
 
@@ -534,5 +820,117 @@ impl Dispatcher {
         self.period_started = Instant::now();
         let _ = self.events.send(RuntimeEvent::Summary(summary));
         dropped_ingest
+    }
+}
+
+/// Whether a detector last run at `last` is due on a frame taken at `time`; marks it run.
+/// A stream that restarted from the beginning (time went back) is due at once.
+fn is_due(last: &mut Option<SystemTime>, interval: Duration, time: SystemTime) -> bool {
+    let due = match *last {
+        None => true,
+        Some(previous) => match time.duration_since(previous) {
+            Ok(gap) => gap + interval / 10 >= interval,
+            Err(_) => true,
+        },
+    };
+    if due {
+        *last = Some(time);
+    }
+    due
+}
+
+/// An open case from an earlier run, as analysis remembers candidates.
+fn history_candidate(case: &cases::Case) -> analysis::Candidate {
+    // The dedupe key is `camera/analysis-id/arrival-ms`.
+    let id = case
+        .dedupe_key
+        .split('/')
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    analysis::Candidate {
+        id,
+        camera: case.camera.clone(),
+        category: case.category.clone(),
+        zone: case.zone.clone(),
+        bbox: case.bbox,
+        score: case.score,
+        arrived: case.arrived_at,
+        emitted: case.detected_at,
+        track_id: 0,
+        recurrence_of: None,
+        recurrence_count: case.recurrence_count,
+    }
+}
+
+/// The cases thread: writes evidence and stores each candidate, retrying a failing store.
+fn store_cases(
+    jobs: &Receiver<CaseJob>,
+    store: &dyn CaseStore,
+    tokio: &tokio::runtime::Runtime,
+    data_dir: &std::path::Path,
+    events: &Sender<RuntimeEvent>,
+) {
+    // analysis candidate (camera, id) → stored case, to link recurrences.
+    let mut stored: HashMap<(CameraId, u64), cases::CaseId> = HashMap::new();
+    for job in jobs {
+        let CaseJob {
+            candidate,
+            mut new,
+            snapshot,
+        } = job;
+        if let Some(earlier) = candidate.recurrence_of {
+            new.recurrence_of = stored.get(&(candidate.camera.clone(), earlier)).copied();
+        }
+        if let Some(snap) = &snapshot {
+            let bbox = BBox::new(
+                candidate.bbox.x1 * snap.width as f32,
+                candidate.bbox.y1 * snap.height as f32,
+                candidate.bbox.x2 * snap.width as f32,
+                candidate.bbox.y2 * snap.height as f32,
+            );
+            let class = crate::scenes::DATASET_CLASSES
+                .iter()
+                .position(|c| *c == candidate.category)
+                .unwrap_or(3);
+            match cases::evidence::write_frame_evidence(
+                data_dir,
+                &snap.rgb,
+                snap.width,
+                snap.height,
+                &bbox,
+                class,
+            ) {
+                Ok(files) => new.evidence = files,
+                Err(e) => {
+                    tracing::warn!(camera = %candidate.camera, error = %e, "Cannot write evidence.")
+                }
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            match tokio.block_on(store.insert_candidate(new.clone())) {
+                Ok((case, inserted)) => {
+                    stored.insert((candidate.camera.clone(), candidate.id), case.id);
+                    let _ = events.send(RuntimeEvent::CaseStored {
+                        case: Box::new(case),
+                        inserted,
+                    });
+                    break;
+                }
+                Err(e) if attempt < 5 => {
+                    attempt += 1;
+                    tracing::warn!(camera = %candidate.camera, error = %e, attempt, "Storing a case failed; retrying.");
+                    std::thread::sleep(Duration::from_millis(200 << attempt));
+                }
+                Err(e) => {
+                    let _ = events.send(RuntimeEvent::CaseFailed {
+                        camera: candidate.camera.clone(),
+                        error: e.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
     }
 }

@@ -9,6 +9,7 @@
 //! Depends on `crate::domain` only; no other stage imports the databases.
 
 pub mod categories;
+pub mod evidence;
 pub mod model;
 pub mod postgres;
 mod sql;

@@ -49,6 +49,9 @@ pub const DEFAULT_MAX_BATCH: i64 = 4;
 pub const DEFAULT_MAX_WAIT_MS: i64 = 10;
 /// Default `cameras[].stall_timeout_s`, in seconds.
 pub const DEFAULT_STALL_TIMEOUT_S: f64 = 10.0;
+/// The detector name that runs the model-free static-object detector
+/// (`[cameras.detectors.static]`); no `[[models]]` entry is needed for it.
+pub const STATIC_DETECTOR: &str = "static";
 /// Default `timezone`.
 pub const DEFAULT_TIMEZONE: &str = "Asia/Shanghai";
 /// Default store file name inside `data_dir`.

@@ -284,6 +284,13 @@ impl Validator {
                 );
                 ok = false;
             }
+            if m.name == super::STATIC_DETECTOR {
+                self.err(
+                    format!("{p}.name"),
+                    "\"static\" is reserved for the model-free static-object detector",
+                );
+                ok = false;
+            }
             if let Some(&first) = seen.get(m.name.as_str()) {
                 self.err(
                     format!("{p}.name"),
@@ -399,7 +406,7 @@ impl Validator {
         let mut detectors = Vec::with_capacity(cam.detectors.len());
         for (model, det) in &cam.detectors {
             let dp = format!("{p}.detectors.{}", key_segment(model));
-            if !model_names.contains(&model.as_str()) {
+            if model != super::STATIC_DETECTOR && !model_names.contains(&model.as_str()) {
                 let known = if model_names.is_empty() {
                     "none defined in [[models]]".to_owned()
                 } else {

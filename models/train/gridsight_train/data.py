@@ -16,6 +16,7 @@ import ast
 import hashlib
 import os
 import queue
+import re
 import threading
 
 import numpy as np
@@ -87,8 +88,14 @@ def class_map_for(root):
     return m, desc
 
 
+def _group_key(path):
+    """frames of one scene/clip share a key (e.g. s001000_f000187 -> s001000), so they stay on one side"""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return re.sub(r"[_-]f(rame)?\d+$", "", stem)
+
+
 def _list_split(root, split):
-    """[(image_path, label_path)] for a split ('train' or 'val')."""
+    """[(image_path, label_path)] for a split ('train', 'val' or 'all')."""
     d = os.path.join(root, "images", split)
     if os.path.isdir(d):
         imgs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.lower().endswith(IMG_EXT))
@@ -98,9 +105,10 @@ def _list_split(root, split):
     if not os.path.isdir(d):
         raise SystemExit(f"{root}: no images/ folder (expected YOLO layout images/ + labels/)")
     imgs = sorted(os.path.join(d, f) for f in os.listdir(d) if f.lower().endswith(IMG_EXT))
-    # flat folder: deterministic 10 % hold-out by file-name hash
-    held = lambda p: int(hashlib.sha1(os.path.basename(p).encode()).hexdigest(), 16) % 10 == 0
-    imgs = [p for p in imgs if held(p) == (split == "val")]
+    # flat folder: deterministic 10 % hold-out by hash of the scene key (unless split == 'all')
+    held = lambda p: int(hashlib.sha1(_group_key(p).encode()).hexdigest(), 16) % 10 == 0
+    if split != "all":
+        imgs = [p for p in imgs if held(p) == (split == "val")]
     lab = lambda p: os.path.join(root, "labels", os.path.splitext(os.path.basename(p))[0] + ".txt")
     return [(p, lab(p)) for p in imgs]
 

@@ -32,6 +32,8 @@ def log(*a):
 def parse():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", action="append", default=[], help="YOLO folder (repeatable)")
+    ap.add_argument("--val", action="append", default=[],
+                    help="held-out YOLO folder (repeatable); when given, flat --data folders are used whole for training")
     ap.add_argument("--facade", default=None, help=f"facade-signs folder (default {DEFAULT_FACADE} if present)")
     ap.add_argument("--no-facade", action="store_true")
     ap.add_argument("--out", default="runs/street-v1")
@@ -70,8 +72,13 @@ def main():
     log("loading data ...")
     train_sets, val_sets = [], {}
     for d in a.data:
-        train_sets.append(("data", D.load_split(d, "train", cache_long, log)))
-        val_sets[os.path.basename(os.path.normpath(d))] = D.load_split(d, "val", cache_long, log)
+        split_dirs = os.path.isdir(os.path.join(d, "images", "train"))
+        train_sets.append(("data", D.load_split(d, "train" if (split_dirs or not a.val) else "all", cache_long, log)))
+        if split_dirs or not a.val:
+            val_sets[os.path.basename(os.path.normpath(d))] = D.load_split(d, "val", cache_long, log)
+    for d in a.val:
+        split_dirs = os.path.isdir(os.path.join(d, "images", "val"))
+        val_sets[os.path.basename(os.path.normpath(d))] = D.load_split(d, "val" if split_dirs else "all", cache_long, log)
     if facade:
         train_sets.append(("facade", D.load_split(facade, "train", cache_long, log)))
         val_sets["facade-signs"] = D.load_split(facade, "val", cache_long, log)
