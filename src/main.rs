@@ -115,6 +115,18 @@ enum Command {
         #[arg(long, default_value_t = 12)]
         frames_per_scene: u32,
     },
+    /// Capture a camera's approved signage: run its text detector on one frame and print the
+    /// regions as a `signage_baseline` line for the pipeline config.
+    Baseline {
+        /// Pipeline config (TOML).
+        pipeline: PathBuf,
+        /// Camera id.
+        #[arg(long)]
+        camera: String,
+        /// For a file source: take the frame at this many seconds.
+        #[arg(long, default_value_t = 0.0)]
+        at: f64,
+    },
     /// Unit grids (单元网格).
     Grid {
         #[command(subcommand)]
@@ -311,6 +323,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Grid { command } => grid(command),
+        Command::Baseline {
+            pipeline,
+            camera,
+            at,
+        } => {
+            let cfg = config::load(&pipeline)
+                .map_err(|e| anyhow::anyhow!("{}:\n{e}", pipeline.display()))?;
+            let regions = gridsight::runtime::capture_baseline(
+                &cfg,
+                &camera,
+                Duration::from_secs_f64(at.max(0.0)),
+                cli.onnxruntime.as_deref(),
+            )?;
+            eprintln!(
+                "{} text region(s) on camera {camera}; paste into its [[cameras]] table:",
+                regions.len()
+            );
+            let boxes: Vec<String> = regions
+                .iter()
+                .map(|b| format!("[{:.4}, {:.4}, {:.4}, {:.4}]", b.x1, b.y1, b.x2, b.y2))
+                .collect();
+            println!("signage_baseline = [{}]", boxes.join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Detect { model, image, out } => {
             detect(&model, &image, out.as_deref(), cli.onnxruntime)
         }

@@ -375,7 +375,7 @@ impl Runtime {
         )
         .with_context(|| format!("camera {}", camera.id))?
         .with_history(&history);
-        let spec = self.camera_spec(camera);
+        let spec = camera_spec(camera, &self.options);
         let live = spec.source.is_live();
         let started = Camera::start(spec, self.frames_tx.clone(), self.camera_events_tx.clone())?;
         let old = self.slots.lock().unwrap_or_else(|p| p.into_inner()).insert(
@@ -402,47 +402,6 @@ impl Runtime {
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         slot.is_some()
-    }
-
-    fn camera_spec(&self, camera: &CameraConfig) -> CameraSpec {
-        let (user, password) = camera
-            .credentials
-            .as_ref()
-            .map(|c| (Some(c.user.clone()), Some(c.password.expose().to_string())))
-            .unwrap_or((None, None));
-        let source = match &camera.source {
-            Source::File(path) => SourceSpec::File(path.clone()),
-            Source::Rtsp { url, transport } => SourceSpec::Rtsp {
-                url: url.clone(),
-                udp: *transport == crate::config::RtspTransport::Udp,
-                user,
-                password,
-            },
-            Source::Http { url } => SourceSpec::Http {
-                url: url.clone(),
-                user,
-                password,
-            },
-            Source::TestPattern {
-                pattern,
-                fps,
-                width,
-                height,
-            } => SourceSpec::TestPattern {
-                pattern: pattern.clone(),
-                fps: *fps,
-                width: *width,
-                height: *height,
-            },
-        };
-        let mut spec = CameraSpec::new(camera.id.clone(), source);
-        spec.analysis_width = self.options.analysis_width;
-        spec.interval = camera.min_interval();
-        spec.stall_timeout = camera.stall_timeout;
-        spec.realtime = camera.realtime;
-        spec.backoff_min = self.options.backoff_min;
-        spec.backoff_max = self.options.backoff_max;
-        spec
     }
 
     /// Events as they happen.
@@ -823,6 +782,48 @@ impl Dispatcher {
     }
 }
 
+/// How ingest runs a configured camera.
+fn camera_spec(camera: &CameraConfig, options: &RunOptions) -> CameraSpec {
+    let (user, password) = camera
+        .credentials
+        .as_ref()
+        .map(|c| (Some(c.user.clone()), Some(c.password.expose().to_string())))
+        .unwrap_or((None, None));
+    let source = match &camera.source {
+        Source::File(path) => SourceSpec::File(path.clone()),
+        Source::Rtsp { url, transport } => SourceSpec::Rtsp {
+            url: url.clone(),
+            udp: *transport == crate::config::RtspTransport::Udp,
+            user,
+            password,
+        },
+        Source::Http { url } => SourceSpec::Http {
+            url: url.clone(),
+            user,
+            password,
+        },
+        Source::TestPattern {
+            pattern,
+            fps,
+            width,
+            height,
+        } => SourceSpec::TestPattern {
+            pattern: pattern.clone(),
+            fps: *fps,
+            width: *width,
+            height: *height,
+        },
+    };
+    let mut spec = CameraSpec::new(camera.id.clone(), source);
+    spec.analysis_width = options.analysis_width;
+    spec.interval = camera.min_interval();
+    spec.stall_timeout = camera.stall_timeout;
+    spec.realtime = camera.realtime;
+    spec.backoff_min = options.backoff_min;
+    spec.backoff_max = options.backoff_max;
+    spec
+}
+
 /// Whether a detector last run at `last` is due on a frame taken at `time`; marks it run.
 /// A stream that restarted from the beginning (time went back) is due at once.
 fn is_due(last: &mut Option<SystemTime>, interval: Duration, time: SystemTime) -> bool {
@@ -933,4 +934,58 @@ fn store_cases(
             }
         }
     }
+}
+
+/// Runs the camera's text detector on one frame (the first at or after `at` into a file, the
+/// first frame of a live source) and returns the text regions found, normalised: what an admin
+/// approves as the camera's signage baseline.
+pub fn capture_baseline(
+    config: &Config,
+    camera: &str,
+    at: Duration,
+    onnxruntime: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<BBox>> {
+    let cam = config
+        .camera(camera)
+        .with_context(|| format!("no camera {camera:?} in {}", config.path.display()))?;
+    inference::ensure_onnxruntime(onnxruntime, config.onnxruntime.as_deref())?;
+    let text_model = cam
+        .detectors
+        .iter()
+        .filter_map(|d| config.model(&d.model))
+        .map(|m| Manifest::load(&m.manifest))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .find(|m| m.kind == ModelKind::Text)
+        .with_context(|| format!("camera {camera} runs no text detector"))?;
+    let mut model = inference::Model::open(Arc::new(text_model), inference::Device::Cpu, 2)?;
+    let mut spec = camera_spec(cam, &RunOptions::default());
+    spec.interval = Duration::from_millis(500);
+    let (frames_tx, frames_rx) = bounded(2);
+    let (events_tx, _events_rx) = unbounded();
+    let source = Camera::start(spec, frames_tx, events_tx)?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let frame = loop {
+        let frame = frames_rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .map_err(|_| anyhow::anyhow!("camera {camera} gave no frame within 60 s"))?;
+        if frame.pts.is_none_or(|p| p >= at) {
+            break frame;
+        }
+    };
+    source.stop();
+    let (outputs, _) = model.run(&[inference::model::ImageRef {
+        rgb: &frame.rgb,
+        width: frame.width,
+        height: frame.height,
+    }])?;
+    let (w, h) = (frame.width as f32, frame.height as f32);
+    Ok(outputs
+        .into_iter()
+        .next()
+        .unwrap_or_default()
+        .detections
+        .iter()
+        .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
+        .collect())
 }

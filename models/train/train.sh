@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Trains gridsight's street-v1 detector from a clean clone (CPU only, no GPU, PyPI only).
 #
+#   models/train/train.sh                      # the recipe: generate scenes, then train
 #   models/train/train.sh DATA_DIR [DATA_DIR ...] [-- extra options for gridsight_train.train]
+#
+# With no DATA_DIR it builds gridsight, renders the training set (160 scenes × 8 frames, seeds
+# 1000–1159, even object variants) and the held-out set (40 scenes × 8 frames, seeds
+# 900000–900039, odd variants) into models/train/data/, and trains on them with --val.
 #
 # DATA_DIR: YOLO folders (images/ + labels/, with or without train/ val/ splits). The facade-signs
 # photos at $FACADE_DIR (default /work/shared/data/facade-signs) are added when present
@@ -12,7 +17,8 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$HERE/.venv"
 PY="${PYTHON:-$(command -v python3.11 || command -v python3)}"
 OUT="${OUT:-$HERE/runs/street-v1}"
-FACADE_DIR="${FACADE_DIR:-/work/shared/data/facade-signs}"
+ROOT="$(cd "$HERE/../.." && pwd)"
+FACADE_DIR="${FACADE_DIR:-$ROOT/../shared/data/facade-signs}"
 
 DATA=(); EXTRA=()
 while [ $# -gt 0 ]; do
@@ -22,8 +28,20 @@ while [ $# -gt 0 ]; do
     *) DATA+=(--data "$1"); shift ;;
   esac
 done
-if [ "${#DATA[@]}" -eq 0 ] && { [ "$FACADE_DIR" = none ] || [ ! -d "$FACADE_DIR" ]; }; then
-  echo "usage: $0 DATA_DIR [DATA_DIR ...] [-- options]   (see README.md)" >&2; exit 2
+if [ "${#DATA[@]}" -eq 0 ]; then
+  GEN="$HERE/data"
+  if [ ! -f "$GEN/.complete" ]; then
+    echo "== building gridsight and rendering the scenes into $GEN ..."
+    (cd "$ROOT" && cargo build --release --locked --quiet)
+    rm -rf "$GEN"
+    "$ROOT/target/release/gridsight" synth "$GEN/train" --dataset 160 --frames-per-scene 8 \
+      --seconds 60 --split train --seed 1000
+    "$ROOT/target/release/gridsight" synth "$GEN/heldout" --dataset 40 --frames-per-scene 8 \
+      --seconds 60 --split held-out --seed 900000
+    touch "$GEN/.complete"
+  fi
+  DATA=(--data "$GEN/train")
+  EXTRA=(--val "$GEN/heldout" "${EXTRA[@]}")
 fi
 
 if [ ! -x "$VENV/bin/python" ] || ! cmp -s "$HERE/requirements.txt" "$VENV/.requirements.txt"; then

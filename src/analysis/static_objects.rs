@@ -55,7 +55,7 @@ impl Default for StaticConfig {
             threshold: 22.0,
             min_static: Duration::from_secs(30),
             min_area: 0.002,
-            bootstrap: Duration::from_secs(45),
+            bootstrap: Duration::from_secs(15),
         }
     }
 }
@@ -189,6 +189,26 @@ impl StaticObjectDetector {
                 n >= 3
             })
             .collect();
+        // Parts of one object (an umbrella and the table under it) a few pixels apart are one
+        // region: connect through a dilated mask, but measure only the static pixels.
+        let mut joined = keep.clone();
+        for _ in 0..2 {
+            let previous = joined.clone();
+            for p in 0..w * h {
+                if previous[p] {
+                    continue;
+                }
+                let (x, y) = (p % w, p / w);
+                joined[p] = NEIGHBOURS.iter().any(|(dx, dy)| {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    nx >= 0
+                        && ny >= 0
+                        && (nx as usize) < w
+                        && (ny as usize) < h
+                        && previous[ny as usize * w + nx as usize]
+                });
+            }
+        }
         self.labels.iter_mut().for_each(|l| *l = 0);
         let min_pixels = (self.config.min_area * (w * h) as f32).ceil().max(4.0) as usize;
         let mut out = Vec::new();
@@ -206,19 +226,21 @@ impl StaticObjectDetector {
             self.labels[start] = next;
             while let Some(p) = stack.pop() {
                 let (x, y) = (p % w, p / w);
-                count += 1;
-                since.push(self.differs_since[p]);
-                x1 = x1.min(x);
-                y1 = y1.min(y);
-                x2 = x2.max(x);
-                y2 = y2.max(y);
+                if keep[p] {
+                    count += 1;
+                    since.push(self.differs_since[p]);
+                    x1 = x1.min(x);
+                    y1 = y1.min(y);
+                    x2 = x2.max(x);
+                    y2 = y2.max(y);
+                }
                 for (dx, dy) in NEIGHBOURS {
                     let (nx, ny) = (x as isize + dx, y as isize + dy);
                     if nx < 0 || ny < 0 || nx as usize >= w || ny as usize >= h {
                         continue;
                     }
                     let q = ny as usize * w + nx as usize;
-                    if keep[q] && self.labels[q] == 0 {
+                    if joined[q] && self.labels[q] == 0 {
                         self.labels[q] = next;
                         stack.push(q);
                     }
@@ -227,13 +249,13 @@ impl StaticObjectDetector {
             if count < min_pixels {
                 continue;
             }
-            if self.is_ghost(next, w, h, (x1, y1, x2, y2)) {
+            if self.is_ghost(next, &keep, w, h, (x1, y1, x2, y2)) {
                 // Something that was there at the start has left: the street it uncovered is
                 // not an object. Learn it at once instead of reporting it.
                 for y in y1..=y2 {
                     for x in x1..=x2 {
                         let p = y * w + x;
-                        if self.labels[p] == next {
+                        if self.labels[p] == next && keep[p] {
                             self.long[p] = self.grey[p] / self.gain;
                             self.differs_since[p] = NEVER;
                         }
@@ -268,6 +290,7 @@ impl StaticObjectDetector {
     fn is_ghost(
         &self,
         label: u32,
+        keep: &[bool],
         w: usize,
         h: usize,
         (x1, y1, x2, y2): (usize, usize, usize, usize),
@@ -276,7 +299,7 @@ impl StaticObjectDetector {
         for y in y1..=y2 {
             for x in x1..=x2 {
                 let p = y * w + x;
-                if self.labels[p] != label {
+                if self.labels[p] != label || !keep[p] {
                     continue;
                 }
                 for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
@@ -285,7 +308,7 @@ impl StaticObjectDetector {
                         continue;
                     }
                     let q = ny as usize * w + nx as usize;
-                    if self.labels[q] == label {
+                    if self.labels[q] == label && keep[q] {
                         continue;
                     }
                     now_edge += (self.grey[p] - self.grey[q]).abs() / self.gain;

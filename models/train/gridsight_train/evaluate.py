@@ -55,7 +55,7 @@ def decode_yolov8(out, conf=0.001, iou=0.6, max_det=300):
 
 def ap_voc(tp, conf, npos):
     if npos == 0:
-        return float("nan")
+        return None
     if len(tp) == 0:
         return 0.0
     o = np.argsort(-conf)
@@ -106,6 +106,6 @@ def evaluate(dets, gts, recall_confs=(0.1, 0.25), recall_iou=0.1):
         cf = np.concatenate(confs) if confs else np.zeros(0)
         r = {"AP50": ap_voc(tp, cf, npos), "n_gt": npos, "n_det": int(len(tp))}
         for t in recall_confs:
-            r[f"recall_iou{recall_iou}_conf{t}"] = (low_hits[t] / npos) if npos else float("nan")
+            r[f"recall_iou{recall_iou}_conf{t}"] = (low_hits[t] / npos) if npos else None
         res[name] = r
     return res
