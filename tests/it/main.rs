@@ -6,3 +6,4 @@ mod decoders;
 mod ingest;
 mod manifest;
 mod pipeline;
+mod scene;

@@ -1,0 +1,191 @@
+//! End to end on a generated scene: synth → H.264 → ingest → static-object detector → analysis →
+//! geo-tag → evidence → SQLite store; then a restart on the same store adds no duplicate.
+
+use std::time::Duration;
+
+use gridsight::analysis::{Rule, RuleSet, Zone, ZoneKind};
+use gridsight::cases::CaseFilter;
+use gridsight::config::{CameraConfig, Config, DetectorConfig, ModelRef, Source};
+use gridsight::geo::{distance_m, CalibrationPoint, GeoPoint, GridLayer, GridSpec};
+use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
+use gridsight::synth::{
+    BackgroundSpec, CameraPose, Category, Placement, Scene, SceneSpec, ScriptedEvent, VariantSet,
+};
+
+use crate::common::{repo, scratch, wait_for};
+
+fn spec() -> SceneSpec {
+    let (width, height) = (640, 360);
+    SceneSpec {
+        seed: 11,
+        width,
+        height,
+        fps: 5,
+        duration_s: 90.0,
+        pose: CameraPose {
+            height_m: 6.0,
+            pitch_deg: 26.0,
+            heading_deg: 0.0,
+            focal_px: 500.0,
+            width,
+            height,
+            lat: 39.9087,
+            lon: 116.3975,
+        },
+        background: BackgroundSpec::Procedural { variant: 2 },
+        events: vec![ScriptedEvent {
+            category: Category::SidewalkStacking,
+            variant: Some(2),
+            appear_s: 15.0,
+            leave_s: 200.0,
+            position: Placement::Sidewalk {
+                along_m: 1.0,
+                from_wall_m: 1.0,
+            },
+        }],
+        pedestrians_per_minute: 6.0,
+        bicycles: 0,
+        lighting_drift: true,
+        noise: 2.0,
+        variants: VariantSet::All,
+        gt_every: 5,
+    }
+}
+
+#[test]
+fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_restart() {
+    let dir = scratch().join("scene-e2e");
+    let files = gridsight::scenes::write_scene(spec(), &dir, "street", &mut |_, _| {})
+        .expect("render the scene");
+    let scene = Scene::new(spec()).expect("scene");
+    let truth = scene.events()[0].ground.clone().expect("a ground object");
+
+    // Calibration from the scene's own camera, as an admin would click it.
+    let camera = scene.camera();
+    let points: Vec<CalibrationPoint> = [
+        (0.0, 8.0),
+        (4.0, 9.0),
+        (-4.0, 10.0),
+        (2.0, 14.0),
+        (-3.0, 16.0),
+        (5.0, 20.0),
+    ]
+    .iter()
+    .map(|&(e, n)| {
+        let [x, y] = camera.ground_to_pixel(e, n).expect("in view");
+        let (lat, lon) = camera.to_wgs84(e, n);
+        CalibrationPoint {
+            pixel_x: x,
+            pixel_y: y,
+            lat,
+            lon,
+        }
+    })
+    .collect();
+    let calibration =
+        gridsight::geo::Calibration::fit(&points, 640, 360).expect("calibration fits");
+
+    let grid_path = dir.join("grid.geojson");
+    let grid = gridsight::geo::generate(&GridSpec {
+        min_lat: 39.9080,
+        min_lon: 116.3965,
+        max_lat: 39.9095,
+        max_lon: 116.3985,
+        cell_m: 50.0,
+        division: "110101".to_string(),
+    })
+    .expect("grid");
+    std::fs::write(&grid_path, &grid).expect("write grid");
+    let expected_cell = GridLayer::from_geojson(&grid)
+        .expect("grid parses")
+        .lookup(truth.lat, truth.lon)
+        .map(|c| c.code.clone())
+        .expect("the object is inside the grid");
+
+    let mut cam = CameraConfig::new(
+        "street-1",
+        Source::File(files.video.clone()),
+        vec![DetectorConfig {
+            model: "static".to_string(),
+            interval: Duration::from_secs(1),
+        }],
+    );
+    cam.zones = vec![Zone {
+        id: "sidewalk".to_string(),
+        kind: ZoneKind::NoVending,
+        polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)],
+    }];
+    let mut rules = RuleSet::default();
+    rules.defaults.insert(
+        gridsight::analysis::Category::SidewalkOccupation,
+        Rule {
+            min_dwell: Duration::from_secs(20),
+            ..Rule::default_for(gridsight::analysis::Category::SidewalkOccupation)
+        },
+    );
+    cam.rules = rules;
+    cam.calibration = Some(calibration);
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let mut config = Config::new(
+        dir.join("pipeline.toml"),
+        data.clone(),
+        vec![ModelRef {
+            name: "text".to_string(),
+            manifest: repo().join("models/ppocr-det/model.toml"),
+        }],
+        vec![cam],
+    );
+    config.grid = Some(grid_path);
+
+    let run = |config: &Config| {
+        let runtime = Runtime::start(config, RunOptions::default()).expect("runtime");
+        let mut stored = Vec::new();
+        wait_for(
+            &runtime,
+            Duration::from_secs(240),
+            |e| {
+                if let RuntimeEvent::CaseStored { case, inserted } = e {
+                    stored.push((case.clone(), *inserted));
+                }
+            },
+            |_| runtime.finished() && runtime.events().is_empty(),
+        );
+        let all = runtime
+            .block_on(runtime.store().list(&CaseFilter::default(), None, 100))
+            .expect("list cases");
+        let evidence = all.cases.first().map(|c| {
+            runtime
+                .block_on(runtime.store().evidence(c.id))
+                .expect("evidence")
+        });
+        runtime.stop();
+        (stored, all.cases, evidence.unwrap_or_default())
+    };
+
+    let (stored, cases, evidence) = run(&config);
+    assert_eq!(stored.len(), 1, "exactly one candidate: {stored:?}");
+    assert_eq!(cases.len(), 1);
+    let case = &cases[0];
+    assert_eq!(case.category, "sidewalk_occupation");
+    assert_eq!(case.event_code, "0504");
+    assert_eq!(case.zone.as_deref(), Some("sidewalk"));
+    let error_m = distance_m(
+        GeoPoint::new(case.lat.expect("lat"), case.lon.expect("lon")),
+        GeoPoint::new(truth.lat, truth.lon),
+    );
+    assert!(error_m <= 1.0, "position error {error_m:.2} m");
+    assert_eq!(case.grid_code.as_deref(), Some(expected_cell.as_str()));
+    assert_eq!(evidence.len(), 2, "annotated frame and crop");
+    for e in &evidence {
+        assert!(data.join(&e.path).is_file(), "{} exists", e.path);
+    }
+
+    // Restart on the same store: the stack is still there, and is the same violation.
+    let (again, cases, _) = run(&config);
+    assert!(
+        again.iter().all(|(_, inserted)| !inserted),
+        "no new case after a restart: {again:?}"
+    );
+    assert_eq!(cases.len(), 1);
+}
