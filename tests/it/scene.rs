@@ -58,7 +58,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
     let files = gridsight::scenes::write_scene(spec(), &dir, "street", &mut |_, _| {})
         .expect("render the scene");
     let scene = Scene::new(spec()).expect("scene");
-    let truth = scene.events()[0].ground.clone().expect("a ground object");
+    let truth = scene.events()[0].ground.expect("a ground object");
 
     // Calibration from the scene's own camera, as an admin would click it.
     let camera = scene.camera();
