@@ -149,6 +149,19 @@ struct CameraSlot {
     analysis: CameraAnalysis,
     calibration: Option<Calibration>,
     jobs: VecDeque<FrameJob>,
+    /// The last analysed frames, for the "before" part of evidence clips.
+    recent: VecDeque<Arc<Frame>>,
+    /// Candidates waiting for the "after" part of their clip.
+    clips: Vec<PendingClip>,
+}
+
+/// Frames of an evidence clip before and after the moment a candidate was emitted.
+const CLIP_BEFORE: usize = 6;
+const CLIP_AFTER: usize = 4;
+
+struct PendingClip {
+    job: CaseJob,
+    after: usize,
 }
 
 /// What the cases thread stores.
@@ -156,6 +169,8 @@ struct CaseJob {
     candidate: analysis::Candidate,
     new: NewCandidate,
     snapshot: Option<Snapshot>,
+    /// Analysis frames around the moment, oldest first, for the evidence clip.
+    clip: Vec<Arc<Frame>>,
 }
 
 /// A running pipeline. `stop` (or drop) shuts it down.
@@ -173,6 +188,8 @@ pub struct Runtime {
     store: Arc<dyn CaseStore>,
     tokio: Arc<tokio::runtime::Runtime>,
     cases_thread: Option<JoinHandle<()>>,
+    /// Frame jobs and candidates not yet fully handled (analysis, clip, store).
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -259,14 +276,18 @@ impl Runtime {
         let (events_tx, events_rx) = unbounded::<RuntimeEvent>();
         let (cases_tx, cases_rx) = unbounded::<CaseJob>();
         let stop = Arc::new(AtomicBool::new(false));
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let cases_thread = {
             let store = Arc::clone(&store);
             let tokio = Arc::clone(&tokio);
             let events = events_tx.clone();
             let data_dir = config.data_dir.clone();
+            let in_flight = Arc::clone(&in_flight);
             std::thread::Builder::new()
                 .name("cases".to_string())
-                .spawn(move || store_cases(&cases_rx, &*store, &tokio, &data_dir, &events))
+                .spawn(move || {
+                    store_cases(&cases_rx, &*store, &tokio, &data_dir, &events, &in_flight)
+                })
                 .context("starting the cases thread")?
         };
         let mut runtime = Runtime {
@@ -283,6 +304,7 @@ impl Runtime {
             store,
             tokio,
             cases_thread: Some(cases_thread),
+            in_flight: Arc::clone(&in_flight),
         };
         for camera in config.cameras.iter().filter(|c| c.enabled) {
             runtime.add_camera(camera)?;
@@ -301,6 +323,7 @@ impl Runtime {
                         categories,
                         grid,
                         cases: cases_tx,
+                        in_flight,
                         events: events_tx,
                         period: PeriodStats::default(),
                         period_started: Instant::now(),
@@ -388,6 +411,8 @@ impl Runtime {
                 analysis,
                 calibration: camera.calibration.clone(),
                 jobs: VecDeque::new(),
+                recent: VecDeque::new(),
+                clips: Vec::new(),
             },
         );
         drop(old);
@@ -431,13 +456,15 @@ impl Runtime {
         out
     }
 
-    /// True when every camera is a file that has played to its end.
+    /// True when every camera is a file that has played to its end and everything it gave has
+    /// been analysed and stored.
     pub fn finished(&self) -> bool {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         !slots.is_empty()
             && slots
                 .values()
                 .all(|s| !s.live && s.camera.status() == CameraStatus::Ended)
+            && self.in_flight.load(Ordering::SeqCst) == 0
     }
 
     /// The case store this runtime writes to.
@@ -506,6 +533,7 @@ struct Dispatcher {
     categories: CategoryTable,
     grid: Option<GridLayer>,
     cases: Sender<CaseJob>,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
     events: Sender<RuntimeEvent>,
     period: PeriodStats,
     period_started: Instant,
@@ -528,6 +556,10 @@ impl Dispatcher {
                 recv(frames) -> frame => if let Ok(frame) = frame { self.on_frame(frame, stop) },
                 recv(responses) -> response => if let Ok(r) = response { self.on_response(r) },
                 recv(camera_events) -> event => if let Ok(e) = event {
+                    if e.status == CameraStatus::Ended {
+                        // No more frames will come: clips are as long as they get.
+                        self.flush_clips(&e.camera);
+                    }
                     let _ = self.events.send(RuntimeEvent::Camera(e));
                 },
                 default(tick) => {},
@@ -536,9 +568,29 @@ impl Dispatcher {
                 last_dropped_ingest = self.emit_summary(last_dropped_ingest);
             }
         }
-        // Deliver what the workers still finish.
+        // Deliver what the workers still finish, then store every candidate still waiting for
+        // the end of its clip.
         while let Ok(r) = responses.recv_timeout(Duration::from_millis(200)) {
             self.on_response(r);
+        }
+        let cameras: Vec<CameraId> = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for camera in cameras {
+            self.flush_clips(&camera);
+        }
+    }
+
+    fn flush_clips(&mut self, camera: &CameraId) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get_mut(camera) {
+            for pending in slot.clips.drain(..) {
+                let _ = self.cases.send(pending.job);
+            }
         }
     }
 
@@ -572,6 +624,7 @@ impl Dispatcher {
                 waiting: due.len(),
                 results,
             });
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
             (due, slot.live)
         };
         for model in due {
@@ -694,6 +747,22 @@ impl Dispatcher {
             }
         }
         for mut job in jobs {
+            // The frame is the "after" of earlier candidates' clips and the "before" of later ones.
+            let mut i = 0;
+            while i < slot.clips.len() {
+                slot.clips[i].job.clip.push(Arc::clone(&job.frame));
+                slot.clips[i].after -= 1;
+                if slot.clips[i].after == 0 {
+                    let done = slot.clips.swap_remove(i);
+                    let _ = self.cases.send(done.job);
+                } else {
+                    i += 1;
+                }
+            }
+            slot.recent.push_back(Arc::clone(&job.frame));
+            if slot.recent.len() > CLIP_BEFORE {
+                slot.recent.pop_front();
+            }
             // Static first, then objects, then text: the same order on every replay.
             job.results.sort_by_key(|(kind, _)| *kind);
             for (kind, observations) in &job.results {
@@ -701,13 +770,19 @@ impl Dispatcher {
                 for candidate in candidates {
                     let new = self.new_candidate(&candidate, slot.calibration.as_ref());
                     let snapshot = slot.camera.snapshot();
-                    let _ = self.cases.send(CaseJob {
-                        candidate,
-                        new,
-                        snapshot,
+                    self.in_flight.fetch_add(1, Ordering::SeqCst);
+                    slot.clips.push(PendingClip {
+                        job: CaseJob {
+                            candidate,
+                            new,
+                            snapshot,
+                            clip: slot.recent.iter().cloned().collect(),
+                        },
+                        after: CLIP_AFTER,
                     });
                 }
             }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
     }
 
@@ -871,6 +946,7 @@ fn store_cases(
     tokio: &tokio::runtime::Runtime,
     data_dir: &std::path::Path,
     events: &Sender<RuntimeEvent>,
+    in_flight: &std::sync::atomic::AtomicUsize,
 ) {
     // analysis candidate (camera, id) → stored case, to link recurrences.
     let mut stored: HashMap<(CameraId, u64), cases::CaseId> = HashMap::new();
@@ -879,6 +955,7 @@ fn store_cases(
             candidate,
             mut new,
             snapshot,
+            clip,
         } = job;
         if let Some(earlier) = candidate.recurrence_of {
             new.recurrence_of = stored.get(&(candidate.camera.clone(), earlier)).copied();
@@ -908,6 +985,13 @@ fn store_cases(
                 }
             }
         }
+        match write_clip(data_dir, &clip, &candidate.bbox) {
+            Ok(Some(file)) => new.evidence.push(file),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(camera = %candidate.camera, error = %e, "Cannot write the evidence clip.")
+            }
+        }
         let mut attempt = 0;
         loop {
             match tokio.block_on(store.insert_candidate(new.clone())) {
@@ -933,7 +1017,66 @@ fn store_cases(
                 }
             }
         }
+        in_flight.fetch_sub(1, Ordering::SeqCst);
     }
+}
+
+/// Encodes the analysis frames around a candidate, its box drawn, as a short MP4 (2 frames a
+/// second) stored under the data directory by content hash.
+fn write_clip(
+    data_dir: &std::path::Path,
+    frames: &[Arc<Frame>],
+    bbox: &BBox,
+) -> anyhow::Result<Option<cases::NewEvidence>> {
+    let Some(first) = frames.first() else {
+        return Ok(None);
+    };
+    let (w, h) = (first.width & !1, first.height & !1);
+    let frames: Vec<&Arc<Frame>> = frames
+        .iter()
+        .filter(|f| f.width == first.width && f.height == first.height)
+        .collect();
+    let fps = 2u32;
+    let seconds = (frames.len() as u32).div_ceil(fps).max(1);
+    let spec = ingest::media::ClipSpec {
+        width: w,
+        height: h,
+        fps,
+        seconds,
+        gop_frames: fps * 2,
+        bitrate_kbps: 800,
+        text: None,
+    };
+    let dir = data_dir.join("evidence");
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!("clip-{}.mp4.part", std::process::id()));
+    let pixels = bbox.scale(first.width as f32, first.height as f32);
+    ingest::media::encode_rgb_frames(&tmp, &spec, |i, out| {
+        let frame = frames[(i as usize).min(frames.len() - 1)];
+        let row = w as usize * 3;
+        for y in 0..h as usize {
+            let src = y * frame.width as usize * 3;
+            out[y * row..(y + 1) * row].copy_from_slice(&frame.rgb[src..src + row]);
+        }
+        crate::annotate::draw_box(out, w, h, &pixels, crate::annotate::color_for(0), 2);
+        Ok(())
+    })?;
+    let bytes = std::fs::read(&tmp)?;
+    use sha2::Digest;
+    let sha = inference::manifest::hex(&sha2::Sha256::digest(&bytes));
+    let relative = format!("evidence/{}/{sha}.mp4", &sha[..2]);
+    let path = data_dir.join(&relative);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(Some(cases::NewEvidence {
+        kind: cases::EvidenceKind::Clip,
+        path: relative,
+        sha256: sha,
+        bytes: bytes.len() as u64,
+        mime: "video/mp4".to_string(),
+    }))
 }
 
 /// Runs the camera's text detector on one frame (the first at or after `at` into a file, the
