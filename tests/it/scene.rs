@@ -52,11 +52,23 @@ fn spec() -> SceneSpec {
     }
 }
 
+/// The scene's video, rendered once per test process.
+fn scene_video() -> std::path::PathBuf {
+    static VIDEO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    VIDEO
+        .get_or_init(|| {
+            let dir = scratch().join("scene-e2e");
+            gridsight::scenes::write_scene(spec(), &dir, "street", &mut |_, _| {})
+                .expect("render the scene")
+                .video
+        })
+        .clone()
+}
+
 #[test]
 fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_restart() {
     let dir = scratch().join("scene-e2e");
-    let files = gridsight::scenes::write_scene(spec(), &dir, "street", &mut |_, _| {})
-        .expect("render the scene");
+    let video = scene_video();
     let scene = Scene::new(spec()).expect("scene");
     let truth = scene.events()[0].ground.expect("a ground object");
 
@@ -104,7 +116,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
 
     let mut cam = CameraConfig::new(
         "street-1",
-        Source::File(files.video.clone()),
+        Source::File(video),
         vec![DetectorConfig {
             model: "static".to_string(),
             interval: Duration::from_secs(1),
@@ -189,4 +201,106 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
         "no new case after a restart: {again:?}"
     );
     assert_eq!(cases.len(), 1);
+}
+
+#[test]
+fn sigkill_loses_no_stored_case_and_a_restart_adds_no_duplicate() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let video = scene_video();
+    let dir = scratch().join("sigkill");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("pipeline.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"data_dir = "data"
+[[models]]
+name = "text"
+manifest = {manifest:?}
+[[cameras]]
+id = "street-1"
+uri = {video:?}
+[cameras.detectors.static]
+interval_s = 1.0
+[[cameras.zones]]
+id = "sidewalk"
+kind = "no_vending"
+polygon = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
+[cameras.rules.defaults.sidewalk_occupation]
+min_dwell = 20
+"#,
+            manifest = repo()
+                .join("models/ppocr-det/model.toml")
+                .display()
+                .to_string(),
+            video = video.display().to_string(),
+        ),
+    )
+    .expect("write config");
+
+    // Run until the first case is reported as stored, then kill the process outright.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridsight"))
+        .arg("run")
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start gridsight");
+    let stdout = child.stdout.take().expect("stdout");
+    let reported = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("CASE ") && l.contains(" stored:"))
+        .expect("a case is reported as stored");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let id: i64 = reported
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect("case id");
+
+    let url = format!("sqlite:{}", dir.join("data/gridsight.db").display());
+    let count_cases = || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio");
+        rt.block_on(async {
+            let store = gridsight::cases::open(&url).await.expect("open store");
+            let case = store
+                .get(gridsight::cases::CaseId(id))
+                .await
+                .expect("the reported case is there");
+            assert_eq!(case.category, "sidewalk_occupation");
+            let all = store
+                .list(&CaseFilter::default(), None, 100)
+                .await
+                .expect("list");
+            store.close().await.expect("close");
+            all.cases.len()
+        })
+    };
+    assert_eq!(count_cases(), 1);
+
+    // A restart plays the scene again: the stack is the violation already stored.
+    let out = Command::new(env!("CARGO_BIN_EXE_gridsight"))
+        .arg("run")
+        .arg(&config)
+        .output()
+        .expect("rerun gridsight");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains(" stored: "),
+        "no new case after the restart:\n{stdout}"
+    );
+    assert_eq!(count_cases(), 1);
 }
