@@ -168,3 +168,68 @@ fn errors_go_to_stderr_with_exit_code_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/pipeline.toml"), "{stderr}");
 }
+
+#[test]
+fn check_names_bad_zones_calibration_and_grid() {
+    let dir = scratch().join("check-analysis");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("grid.geojson"),
+        r#"{"type": "FeatureCollection", "features": [{"type": "Feature",
+            "properties": {"code": "1101"},
+            "geometry": {"type": "Polygon", "coordinates": [[[116.0, 39.0], [116.1, 39.0], [116.0, 39.0]]]}}]}"#,
+    )
+    .expect("grid");
+    let config = r#"
+grid = "grid.geojson"
+timezone = "Mars/Olympus"
+
+[[cameras]]
+id = "a"
+uri = "test:smpte"
+[cameras.detectors.static]
+interval_s = 1.0
+
+[[cameras.zones]]
+id = "line"
+kind = "no_vending"
+polygon = [[0.1, 0.1], [0.9, 0.9]]
+
+[[cameras.zones]]
+id = "bowtie"
+kind = "no_signage"
+polygon = [[0.1, 0.1], [0.9, 0.9], [0.9, 0.1], [0.1, 0.9]]
+
+[cameras.calibration]
+image_width = 1920
+image_height = 1080
+points = [
+  { pixel = [100, 900], lat = 39.90, lon = 116.40 },
+  { pixel = [900, 900], lat = 39.90, lon = 116.401 },
+  { pixel = [500, 500], lat = 39.901, lon = 116.4005 },
+]
+"#;
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = gridsight()
+        .arg("check")
+        .arg(&path)
+        .output()
+        .expect("run gridsight");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "timezone: \"Mars/Olympus\"",
+        "grid: features[0]",
+        "cameras[0].zones[0]",
+        "line",
+        "cameras[0].zones[1]",
+        "bowtie",
+        "cameras[0].calibration",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
