@@ -78,23 +78,30 @@ pub(crate) fn run_to_end(description: &str) -> Result<(), IngestError> {
     pipeline
         .set_state(gst::State::Playing)
         .map_err(|e| IngestError::Pipeline(e.to_string()))?;
-    let mut result = Ok(());
-    for msg in bus.iter_timed(gst::ClockTime::NONE) {
+    let result = wait_for_eos(&bus, gst::ClockTime::NONE);
+    let _ = pipeline.set_state(gst::State::Null);
+    result
+}
+
+/// Waits for the end of the stream (or `limit`), returning the first error on the bus.
+fn wait_for_eos(
+    bus: &gst::Bus,
+    limit: impl Into<Option<gst::ClockTime>>,
+) -> Result<(), IngestError> {
+    for msg in bus.iter_timed(limit) {
         match msg.view() {
-            gst::MessageView::Eos(_) => break,
+            gst::MessageView::Eos(_) => return Ok(()),
             gst::MessageView::Error(err) => {
-                result = Err(IngestError::Pipeline(format!(
+                return Err(IngestError::Pipeline(format!(
                     "{} ({})",
                     err.error(),
                     err.debug().unwrap_or_default()
-                )));
-                break;
+                )))
             }
             _ => {}
         }
     }
-    let _ = pipeline.set_state(gst::State::Null);
-    result
+    Ok(())
 }
 
 /// Encodes frames produced by `render` (packed RGB, `width` × `height`) into an MP4 (H.264 High,
@@ -166,20 +173,7 @@ pub fn encode_rgb_frames(
     }
     let _ = src.end_of_stream();
     if result.is_ok() {
-        for msg in bus.iter_timed(gst::ClockTime::from_seconds(600)) {
-            match msg.view() {
-                gst::MessageView::Eos(_) => break,
-                gst::MessageView::Error(err) => {
-                    result = Err(IngestError::Pipeline(format!(
-                        "{} ({})",
-                        err.error(),
-                        err.debug().unwrap_or_default()
-                    )));
-                    break;
-                }
-                _ => {}
-            }
-        }
+        result = wait_for_eos(&bus, gst::ClockTime::from_seconds(600));
     }
     let _ = pipeline.set_state(gst::State::Null);
     result
