@@ -9,6 +9,7 @@ pub mod bench;
 pub mod cases;
 pub mod config;
 pub mod domain;
+pub mod eval;
 pub mod geo;
 pub mod inference;
 pub mod ingest;

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
-use gridsight::{annotate, bench, config, inference, ingest, scenes};
+use gridsight::{annotate, bench, config, eval, inference, ingest, scenes};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -132,6 +132,9 @@ enum Command {
         #[command(subcommand)]
         command: GridCommand,
     },
+    /// Measure every detector and the case pipeline on held-out generated scenes and the facade
+    /// photos; prints a table (see README, Evaluation).
+    Eval(EvalArgs),
     /// Measure decoding, inference and sustained cameras on generated 1080p30 clips.
     Bench {
         /// Where generated clips go (kept between runs).
@@ -150,6 +153,53 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// Object model manifest (default: models/street-v1/model.toml when installed; without one
+    /// the object figures are skipped).
+    #[arg(long, value_name = "MANIFEST")]
+    objects: Option<PathBuf>,
+    /// Text detector manifest (default: models/ppocr-det/model.toml when installed).
+    #[arg(long, value_name = "MANIFEST")]
+    text: Option<PathBuf>,
+    /// The facade-signs data set.
+    #[arg(long, value_name = "DIR", default_value = eval::DEFAULT_FACADE)]
+    facade: PathBuf,
+    /// First seed; each part's scenes derive their seeds from it.
+    #[arg(long, default_value_t = 900_000)]
+    seed: u64,
+    /// Held-out scenes sampled for the object and poster figures.
+    #[arg(long, default_value_t = 20)]
+    scenes: u32,
+    /// Frames sampled from each of those scenes.
+    #[arg(long, default_value_t = 10)]
+    frames_per_scene: u32,
+    /// Scenes for the static-object detector.
+    #[arg(long, default_value_t = 12)]
+    static_scenes: u32,
+    /// Length of each static-detector scene, seconds (at least 300).
+    #[arg(long, default_value_t = 300.0)]
+    static_seconds: f64,
+    /// Scenes run through the whole pipeline for the case figures.
+    #[arg(long, default_value_t = 6)]
+    cases_scenes: u32,
+    /// Length of each case scene, seconds (at least 90).
+    #[arg(long, default_value_t = 120.0)]
+    cases_seconds: f64,
+    /// Only these parts: comma-separated objects, static, text, facade, cases.
+    #[arg(long, value_name = "PARTS")]
+    only: Option<String>,
+    /// Also write the report as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Where rendered case scenes, grids and stores go.
+    #[arg(long, value_name = "DIR", default_value = "data/eval")]
+    work: PathBuf,
+    /// ONNX Runtime threads per model.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
 }
 
 #[derive(Subcommand, Debug)]
@@ -350,6 +400,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Detect { model, image, out } => {
             detect(&model, &image, out.as_deref(), cli.onnxruntime)
         }
+        Command::Eval(args) => run_eval(args, cli.onnxruntime),
         Command::Bench {
             dir,
             models,
@@ -375,6 +426,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn run_eval(args: EvalArgs, onnxruntime: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let mut options = eval::EvalOptions::new(args.work);
+    (options.objects, options.objects_missing) =
+        eval::EvalOptions::choose_model(args.objects, Path::new(eval::DEFAULT_OBJECTS))?;
+    (options.text, options.text_missing) =
+        eval::EvalOptions::choose_model(args.text, Path::new(eval::DEFAULT_TEXT))?;
+    options.facade = args.facade;
+    options.seed = args.seed;
+    options.scenes = args.scenes;
+    options.frames_per_scene = args.frames_per_scene;
+    options.static_scenes = args.static_scenes;
+    options.static_seconds = args.static_seconds.max(300.0);
+    options.cases_scenes = args.cases_scenes;
+    options.cases_seconds = args.cases_seconds.max(90.0);
+    options.threads = args.threads.max(1);
+    options.onnxruntime = onnxruntime;
+    if let Some(only) = &args.only {
+        options.parts = eval::Parts::parse(only).map_err(|e| anyhow::anyhow!("--only: {e}"))?;
+    }
+    let report = eval::run(&options, &mut |line| eprintln!("{line}"))?;
+    println!("{report}");
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn grid(command: GridCommand) -> anyhow::Result<ExitCode> {
