@@ -183,6 +183,9 @@ pub struct Thresholds {
     /// `db` only: shortest side kept, pixels of the probability map.
     #[serde(default = "default_min_size")]
     pub min_size: f32,
+    /// Class name → a higher score threshold for that class (`[thresholds.per_class]`).
+    #[serde(default)]
+    pub per_class: BTreeMap<String, f32>,
 }
 
 impl Default for Thresholds {
@@ -194,6 +197,7 @@ impl Default for Thresholds {
             binarize: default_binarize(),
             unclip_ratio: default_unclip(),
             min_size: default_min_size(),
+            per_class: BTreeMap::new(),
         }
     }
 }
@@ -293,6 +297,14 @@ impl Manifest {
         if let Some(classes) = &self.classes {
             if classes.is_empty() {
                 return Err(invalid("classes is empty".to_string()));
+            }
+            for class in self.thresholds.per_class.keys() {
+                if !classes.contains(class) {
+                    return Err(invalid(format!(
+                        "thresholds.per_class.{class}: no class named {class:?} (classes: {})",
+                        classes.join(", ")
+                    )));
+                }
             }
             for class in self.categories.keys() {
                 if !classes.contains(class) {

@@ -224,7 +224,17 @@ impl Model {
             .try_extract_tensor::<f32>()
             .map_err(ort_err("reading the output tensor"))?;
         let dims: Vec<usize> = out_shape.iter().map(|d| (*d).max(0) as usize).collect();
-        let per_image = decode_output(&m, self.classes.len(), &dims, data)?;
+        let mut per_image = decode_output(&m, self.classes.len(), &dims, data)?;
+        if !m.thresholds.per_class.is_empty() {
+            let floors: Vec<f32> = self
+                .classes
+                .iter()
+                .map(|c| m.thresholds.per_class.get(c).copied().unwrap_or(0.0))
+                .collect();
+            for dets in &mut per_image {
+                dets.retain(|d| d.score >= floors.get(d.class_id).copied().unwrap_or(0.0));
+            }
+        }
         let results = per_image
             .into_iter()
             .zip(&boxes)

@@ -123,3 +123,34 @@ fn every_decoder_matches_hand_computed_boxes_through_onnx_runtime() {
         }
     }
 }
+
+#[test]
+fn a_per_class_threshold_drops_weak_boxes_of_that_class_only() {
+    onnxruntime();
+    let f = fixtures()
+        .into_iter()
+        .find(|f| f["name"] == "yolov8")
+        .expect("yolov8 fixture");
+    let path = manifest_for(&f);
+    let text = std::fs::read_to_string(&path).expect("manifest");
+    // The fixture's names come from the ONNX metadata; per_class needs them in the manifest.
+    let text = text.replace(
+        "kind = \"objects\"\n",
+        "kind = \"objects\"\nclasses = [\"street_vending\", \"sidewalk_stacking\", \"illegal_signage\"]\n",
+    ) + "\n[thresholds.per_class]\nillegal_signage = 0.8\n";
+    let strict = path.with_file_name("strict.toml");
+    std::fs::write(&strict, text).expect("write");
+    let manifest = Arc::new(Manifest::load(&strict).expect("manifest"));
+    let mut model = Model::open(manifest, Device::Cpu, 1).expect("model");
+    let image = vec![128u8; 64 * 64 * 3];
+    let (outputs, _) = model
+        .run(&[ImageRef {
+            rgb: &image,
+            width: 64,
+            height: 64,
+        }])
+        .expect("run");
+    let classes: Vec<usize> = outputs[0].detections.iter().map(|d| d.class_id).collect();
+    // The fixture holds a 0.90 street_vending box and a 0.75 illegal_signage box.
+    assert_eq!(classes, vec![0], "{:?}", outputs[0].detections);
+}
