@@ -8,6 +8,21 @@ fn gridsight() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gridsight"))
 }
 
+/// Runs `gridsight check` on a bad config: exit code 2 and every `expected` text in stderr.
+fn check_fails_naming(path: &std::path::Path, expected: &[&str]) -> String {
+    let out = gridsight()
+        .arg("check")
+        .arg(path)
+        .output()
+        .expect("run gridsight");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for text in expected {
+        assert!(stderr.contains(text), "missing {text:?} in:\n{stderr}");
+    }
+    stderr
+}
+
 #[test]
 fn check_reports_all_five_mistakes_with_paths() {
     let dir = scratch().join("check-five");
@@ -42,25 +57,16 @@ interval_s = 2.0
     );
     let path = dir.join("five.toml");
     std::fs::write(&path, config).expect("write config");
-    let out = gridsight()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run gridsight");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    for expected in [
-        "cameras[1].id",
-        "cameras[1].detectors.text.interval_s",
-        "cameras[2].uri: unsupported scheme \"rtmp\"",
-        "cameras[2].position.lat",
-        "cameras[2].detectors.txt",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    let stderr = check_fails_naming(
+        &path,
+        &[
+            "cameras[1].id",
+            "cameras[1].detectors.text.interval_s",
+            "cameras[2].uri: unsupported scheme \"rtmp\"",
+            "cameras[2].position.lat",
+            "cameras[2].detectors.txt",
+        ],
+    );
     assert!(stderr.contains("5 errors"), "{stderr}");
 }
 
@@ -119,21 +125,7 @@ fn detect_finds_the_text_of_a_poster_and_writes_the_annotated_image() {
     std::fs::create_dir_all(&dir).expect("dir");
     // A white poster with black text drawn by GStreamer, as a PNG.
     let png = dir.join("poster.png");
-    let status = Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=white", "!"])
-        .args(["video/x-raw,width=640,height=360", "!"])
-        .args([
-            "textoverlay",
-            "text=NO PARKING 24H",
-            "font-desc=Sans Bold 28",
-            "color=0xff000000",
-            "!",
-        ])
-        .args(["videoconvert", "!", "pngenc", "!", "filesink"])
-        .arg(format!("location={}", png.display()))
-        .status()
-        .expect("gst-launch-1.0");
-    assert!(status.success());
+    crate::common::text_picture(&png, 640, 360, "NO PARKING 24H", "Sans Bold 28", "pngenc");
     let out_png = dir.join("annotated.png");
     let out = gridsight()
         .arg("detect")
@@ -211,25 +203,16 @@ points = [
 "#;
     let path = dir.join("bad.toml");
     std::fs::write(&path, config).expect("write config");
-    let out = gridsight()
-        .arg("check")
-        .arg(&path)
-        .output()
-        .expect("run gridsight");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    for expected in [
-        "timezone: \"Mars/Olympus\"",
-        "grid: features[0]",
-        "cameras[0].zones[0]",
-        "line",
-        "cameras[0].zones[1]",
-        "bowtie",
-        "cameras[0].calibration",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
-    }
+    check_fails_naming(
+        &path,
+        &[
+            "timezone: \"Mars/Olympus\"",
+            "grid: features[0]",
+            "cameras[0].zones[0]",
+            "line",
+            "cameras[0].zones[1]",
+            "bowtie",
+            "cameras[0].calibration",
+        ],
+    );
 }

@@ -94,3 +94,27 @@ pub fn wait_for(
     }
     false
 }
+
+/// Black text on a white `width` × `height` picture, drawn by GStreamer and written to `path`
+/// with `encoder` (`pngenc`, `jpegenc`).
+pub fn text_picture(path: &Path, width: u32, height: u32, text: &str, font: &str, encoder: &str) {
+    let status = std::process::Command::new("gst-launch-1.0")
+        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=white", "!"])
+        .arg(format!("video/x-raw,width={width},height={height}"))
+        .args(["!", "textoverlay"])
+        .arg(format!("text={text}"))
+        .arg(format!("font-desc={font}"))
+        .args([
+            "color=0xff000000",
+            "!",
+            "videoconvert",
+            "!",
+            encoder,
+            "!",
+            "filesink",
+        ])
+        .arg(format!("location={}", path.display()))
+        .status()
+        .expect("gst-launch-1.0");
+    assert!(status.success(), "gst-launch-1.0 drew {}", path.display());
+}

@@ -342,21 +342,7 @@ fn serve_mjpeg(jpeg: Vec<u8>, limit: Duration) -> (String, std::thread::JoinHand
 #[test]
 fn an_http_mjpeg_camera_is_analysed() {
     let jpeg_path = scratch().join("mjpeg-poster.jpg");
-    let status = std::process::Command::new("gst-launch-1.0")
-        .args(["-q", "videotestsrc", "num-buffers=1", "pattern=white", "!"])
-        .args(["video/x-raw,width=320,height=240", "!"])
-        .args([
-            "textoverlay",
-            "text=FOR RENT",
-            "font-desc=Sans Bold 20",
-            "color=0xff000000",
-            "!",
-        ])
-        .args(["videoconvert", "!", "jpegenc", "!", "filesink"])
-        .arg(format!("location={}", jpeg_path.display()))
-        .status()
-        .expect("gst-launch-1.0");
-    assert!(status.success());
+    crate::common::text_picture(&jpeg_path, 320, 240, "FOR RENT", "Sans Bold 20", "jpegenc");
     let jpeg = std::fs::read(&jpeg_path).expect("jpeg");
     let (url, server) = serve_mjpeg(jpeg, Duration::from_secs(25));
     let runtime = start(vec![camera("mjpeg", Source::Http { url })]);
