@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod annotate;
+pub mod api;
 pub mod bench;
 pub mod cases;
 pub mod config;
@@ -16,3 +17,4 @@ pub mod ingest;
 pub mod runtime;
 pub mod scenes;
 pub mod synth;
+pub mod ui;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
-use gridsight::{annotate, bench, config, eval, inference, ingest, scenes};
+use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent, SharedRuntime};
+use gridsight::{annotate, api, bench, config, eval, inference, ingest, scenes};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,6 +29,34 @@ struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a user. Without --password a random one is made and printed once.
+    Add {
+        /// Pipeline config (TOML) whose store holds the users.
+        pipeline: PathBuf,
+        /// User name.
+        name: String,
+        /// admin, operator, inspector or viewer.
+        #[arg(long)]
+        role: String,
+        /// The password (at least 8 characters); prefer --password-stdin.
+        #[arg(long, conflicts_with = "password_stdin")]
+        password: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Camera groups the user may see, comma-separated (default: all cameras).
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+    /// List users.
+    List {
+        /// Pipeline config (TOML).
+        pipeline: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum Command {
     /// Run a pipeline: cameras → detectors, printing status changes, detections and a summary.
     Run {
@@ -43,6 +71,29 @@ enum Command {
         /// Print every detector run, also those that found nothing.
         #[arg(long)]
         verbose: bool,
+        /// Serve the web console and the HTTP API on the config's `http_bind` (or --http), and
+        /// keep running after file cameras end, until Ctrl-C or --duration.
+        #[arg(long)]
+        console: bool,
+        /// Console address, overriding `http_bind` (implies --console).
+        #[arg(long, value_name = "IP:PORT")]
+        http: Option<std::net::SocketAddr>,
+    },
+    /// Serve the console and HTTP API without running any camera (an API-only node).
+    Serve {
+        /// Pipeline config (TOML): store, data directory, grid, categories, cameras to list.
+        pipeline: PathBuf,
+        /// Address, overriding `http_bind`.
+        #[arg(long, value_name = "IP:PORT")]
+        http: Option<std::net::SocketAddr>,
+        /// Stop after this many seconds (default: until Ctrl-C).
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+    },
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
     },
     /// Validate a pipeline config and report every mistake with its path.
     Check {
@@ -259,13 +310,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             duration,
             summary_every,
             verbose,
+            console,
+            http,
         } => run_pipeline(
             &pipeline,
             cli.onnxruntime,
             duration.map(Duration::from_secs_f64),
             Duration::from_secs_f64(summary_every.max(0.5)),
             verbose,
+            (console || http.is_some()).then_some(http),
         ),
+        Command::Serve {
+            pipeline,
+            http,
+            duration,
+        } => serve_only(&pipeline, http, duration.map(Duration::from_secs_f64)),
+        Command::User { command } => user(command),
         Command::Probe { uri, timeout } => {
             let report = ingest::probe::probe(&uri, Duration::from_secs_f64(timeout))?;
             let or_unknown = |v: Option<String>| v.unwrap_or_else(|| "unknown".to_string());
@@ -533,14 +593,24 @@ fn check(path: &Path) -> ExitCode {
     }
 }
 
+fn load_config(path: &Path) -> anyhow::Result<config::Config> {
+    config::load(path).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))
+}
+
+/// `console`: `Some(address override)` to serve the console next to the pipeline.
 fn run_pipeline(
     path: &Path,
     onnxruntime: Option<PathBuf>,
     duration: Option<Duration>,
     summary_every: Duration,
     verbose: bool,
+    console: Option<Option<std::net::SocketAddr>>,
 ) -> anyhow::Result<ExitCode> {
-    let cfg = config::load(path).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?;
+    let mut cfg = load_config(path)?;
+    if console.is_some() {
+        // Cameras added, changed or deleted in the console override the file's.
+        cfg.cameras = api::effective_cameras(&cfg)?;
+    }
     let options = RunOptions {
         onnxruntime,
         summary_every,
@@ -549,6 +619,23 @@ fn run_pipeline(
     let interrupted = Arc::new(AtomicBool::new(false));
     install_interrupt(&interrupted);
     let runtime = Runtime::start(&cfg, options)?;
+    let events = runtime.events().clone();
+    let shared = Arc::new(SharedRuntime::new(runtime));
+    let server = match console {
+        Some(bind) => {
+            let bind = bind.unwrap_or(cfg.http_bind);
+            let pipeline: Arc<dyn api::Pipeline> = shared.clone();
+            let server = api::ConsoleServer::start(
+                Arc::new(cfg.clone()),
+                Some(pipeline),
+                bind,
+                api::ApiOptions::default(),
+            )?;
+            eprintln!("gridsight: console at http://{}/", server.addr);
+            Some(server)
+        }
+        None => None,
+    };
     eprintln!(
         "gridsight: running {} ({} cameras); Ctrl-C stops",
         path.display(),
@@ -559,17 +646,24 @@ fn run_pipeline(
         if interrupted.load(Ordering::Relaxed) || duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
-        match runtime.events().recv_timeout(Duration::from_millis(200)) {
+        match events.recv_timeout(Duration::from_millis(200)) {
             Ok(event) => print_event(&event, verbose),
             Err(_) => {
-                if runtime.finished() && runtime.events().is_empty() {
+                // With the console on, the process serves until stopped.
+                if server.is_none() && shared.lock().finished() && events.is_empty() {
                     break;
                 }
             }
         }
     }
-    let stats = runtime.camera_stats();
-    runtime.stop();
+    if let Some(server) = server {
+        server.stop();
+    }
+    let stats = shared.lock().camera_stats();
+    match Arc::try_unwrap(shared) {
+        Ok(shared) => shared.into_inner().stop(),
+        Err(_) => anyhow::bail!("internal: the pipeline is still shared after the console stopped"),
+    }
     for (id, s) in stats {
         eprintln!(
             "camera {id}: {} frames analysed, {} decoded, {} never decoded, {} dropped before conversion, {} dropped (analysis behind), {} reconnects",
@@ -577,6 +671,86 @@ fn run_pipeline(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn serve_only(
+    path: &Path,
+    http: Option<std::net::SocketAddr>,
+    duration: Option<Duration>,
+) -> anyhow::Result<ExitCode> {
+    let cfg = load_config(path)?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    install_interrupt(&interrupted);
+    let bind = http.unwrap_or(cfg.http_bind);
+    let server = api::ConsoleServer::start(Arc::new(cfg), None, bind, api::ApiOptions::default())?;
+    eprintln!(
+        "gridsight: console at http://{}/ (no pipeline); Ctrl-C stops",
+        server.addr
+    );
+    let started = Instant::now();
+    while !interrupted.load(Ordering::Relaxed) && duration.is_none_or(|d| started.elapsed() < d) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.stop();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn user(command: UserCommand) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match command {
+        UserCommand::Add {
+            pipeline,
+            name,
+            role,
+            password,
+            password_stdin,
+            groups,
+        } => {
+            let cfg = load_config(&pipeline)?;
+            let (password, made) = match (password, password_stdin) {
+                (Some(p), _) => (p, false),
+                (None, true) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+                }
+                (None, false) => (api::auth::random_password()?, true),
+            };
+            rt.block_on(async {
+                let store = gridsight::cases::open(&cfg.store).await?;
+                let added =
+                    api::auth::add_user(store.console(), &name, &password, &role, groups).await;
+                store.close().await?;
+                added.map_err(|e| anyhow::anyhow!("{}", e.message()))
+            })?;
+            if made {
+                println!("added {role} {name} with password {password} (shown once)");
+            } else {
+                println!("added {role} {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        UserCommand::List { pipeline } => {
+            let cfg = load_config(&pipeline)?;
+            let users = rt.block_on(async {
+                let store = gridsight::cases::open(&cfg.store).await?;
+                let users = store.console().users().await;
+                store.close().await?;
+                anyhow::Ok(users?)
+            })?;
+            for u in users {
+                let groups = if u.groups.is_empty() {
+                    "all cameras".to_owned()
+                } else {
+                    u.groups.join(",")
+                };
+                println!("{}\t{}\t{groups}", u.name, u.role);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn print_event(event: &RuntimeEvent, verbose: bool) {

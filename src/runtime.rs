@@ -190,6 +190,9 @@ pub struct Runtime {
     cases_thread: Option<JoinHandle<()>>,
     /// Frame jobs and candidates not yet fully handled (analysis, clip, store).
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    lookup: Arc<std::sync::RwLock<Lookup>>,
+    /// The models, by index as in `model_names` (the signage baseline runs the text model).
+    manifests: Vec<Arc<Manifest>>,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -267,6 +270,7 @@ impl Runtime {
             },
         };
         let (responses_tx, responses_rx) = unbounded();
+        let manifests_for_baseline = manifests.clone();
         let pool = InferencePool::start(manifests, pool_config, responses_tx)
             .context("starting the inference workers")?;
 
@@ -305,11 +309,14 @@ impl Runtime {
             tokio,
             cases_thread: Some(cases_thread),
             in_flight: Arc::clone(&in_flight),
+            lookup: Arc::new(std::sync::RwLock::new(Lookup { categories, grid })),
+            manifests: manifests_for_baseline,
         };
         for camera in config.cameras.iter().filter(|c| c.enabled) {
             runtime.add_camera(camera)?;
         }
         let slots = Arc::clone(&runtime.slots);
+        let lookup = Arc::clone(&runtime.lookup);
         let summary_every = runtime.options.summary_every;
         runtime.dispatcher = Some(
             std::thread::Builder::new()
@@ -320,8 +327,7 @@ impl Runtime {
                         slots,
                         model_names,
                         model_kinds,
-                        categories,
-                        grid,
+                        lookup,
                         cases: cases_tx,
                         in_flight,
                         events: events_tx,
@@ -483,6 +489,49 @@ impl Runtime {
         slots.get(id).and_then(|s| s.camera.snapshot())
     }
 
+    /// Uses `grid` for cases from now on.
+    pub fn set_grid(&self, grid: Option<GridLayer>) {
+        self.lookup.write().unwrap_or_else(|p| p.into_inner()).grid = grid;
+    }
+
+    /// Uses `table` for cases from now on.
+    pub fn set_categories(&self, table: CategoryTable) {
+        self.lookup
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .categories = table;
+    }
+
+    /// Runs the text detector `camera` uses on the camera's latest frame and returns the text
+    /// regions, normalised: the approved signage baseline an admin captures.
+    pub fn baseline_now(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
+        let manifest = camera
+            .detectors
+            .iter()
+            .filter_map(|d| self.model_names.iter().position(|m| *m == d.model))
+            .map(|i| &self.manifests[i])
+            .find(|m| m.kind == ModelKind::Text)
+            .with_context(|| format!("camera {} runs no text detector", camera.id))?;
+        let frame = self
+            .snapshot(&camera.id)
+            .with_context(|| format!("camera {} has no frame yet", camera.id))?;
+        let mut model = inference::Model::open(Arc::clone(manifest), inference::Device::Cpu, 2)?;
+        let (outputs, _) = model.run(&[inference::model::ImageRef {
+            rgb: &frame.rgb,
+            width: frame.width,
+            height: frame.height,
+        }])?;
+        let (w, h) = (frame.width as f32, frame.height as f32);
+        Ok(outputs
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .detections
+            .iter()
+            .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
+            .collect())
+    }
+
     /// Stops cameras, lets queued inference finish, and joins every thread.
     pub fn stop(mut self) {
         self.shutdown();
@@ -518,6 +567,12 @@ impl Drop for Runtime {
     }
 }
 
+/// What geo-tagging looks up: the unit grid and the category table.
+struct Lookup {
+    categories: CategoryTable,
+    grid: Option<GridLayer>,
+}
+
 #[derive(Default)]
 struct PeriodStats {
     frames: u64,
@@ -530,8 +585,8 @@ struct Dispatcher {
     slots: Arc<std::sync::Mutex<HashMap<CameraId, CameraSlot>>>,
     model_names: Vec<String>,
     model_kinds: Vec<DetectorKind>,
-    categories: CategoryTable,
-    grid: Option<GridLayer>,
+    /// Shared with the [`Runtime`], which replaces them when an admin changes them.
+    lookup: Arc<std::sync::RwLock<Lookup>>,
     cases: Sender<CaseJob>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     events: Sender<RuntimeEvent>,
@@ -799,8 +854,9 @@ impl Dispatcher {
             let y = f64::from(c.bbox.y2) * f64::from(h);
             cal.pixel_to_geo(x, y)
         });
-        let cell = position.and_then(|p| self.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));
-        let category = self.categories.lookup(&c.category);
+        let lookup = self.lookup.read().unwrap_or_else(|p| p.into_inner());
+        let cell = position.and_then(|p| lookup.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));
+        let category = lookup.categories.lookup(&c.category);
         NewCandidate {
             dedupe_key: format!("{}/{}/{}", c.camera, c.id, cases::unix_millis(c.arrived)),
             camera: c.camera.clone(),
@@ -1131,4 +1187,56 @@ pub fn capture_baseline(
         .iter()
         .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
         .collect())
+}
+
+/// A [`Runtime`] the API can change while it runs: cameras, grid, categories.
+#[derive(Debug)]
+pub struct SharedRuntime(std::sync::Mutex<Runtime>);
+
+impl SharedRuntime {
+    pub fn new(runtime: Runtime) -> Self {
+        SharedRuntime(std::sync::Mutex::new(runtime))
+    }
+
+    /// The runtime, locked.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Runtime> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The runtime back, to stop it.
+    pub fn into_inner(self) -> Runtime {
+        self.0.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl crate::api::Pipeline for SharedRuntime {
+    fn apply_camera(&self, camera: &CameraConfig) -> anyhow::Result<()> {
+        self.lock().add_camera(camera)
+    }
+
+    fn remove_camera(&self, id: &CameraId) -> bool {
+        self.lock().remove_camera(id)
+    }
+
+    fn status(&self, id: &CameraId) -> Option<CameraStatus> {
+        let runtime = self.lock();
+        let slots = runtime.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.get(id).map(|s| s.camera.status())
+    }
+
+    fn snapshot(&self, id: &CameraId) -> Option<Snapshot> {
+        self.lock().snapshot(id)
+    }
+
+    fn set_grid(&self, grid: Option<GridLayer>) {
+        self.lock().set_grid(grid);
+    }
+
+    fn set_categories(&self, table: CategoryTable) {
+        self.lock().set_categories(table);
+    }
+
+    fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
+        self.lock().baseline_now(camera)
+    }
 }

@@ -19,7 +19,7 @@ const CJT214_TOML: &str = include_str!("../../categories/cjt214.toml");
 const GBT30428_TOML: &str = include_str!("../../categories/gbt30428.toml");
 
 /// One row of a table: an internal category and the city's event code and name for it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Category {
     /// Internal category: lower-case `[a-z0-9_]` words, sub-kinds after a dot

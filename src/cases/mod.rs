@@ -9,6 +9,7 @@
 //! Depends on `crate::domain` only; no other stage imports the databases.
 
 pub mod categories;
+pub mod console;
 pub mod evidence;
 pub mod model;
 pub mod postgres;
@@ -20,6 +21,7 @@ pub mod store;
 mod story_tests;
 
 pub use categories::{Category, CategoryError, CategoryTable};
+pub use console::{ConsoleStore, SecretKind, Stats, StatsQuery, UserRecord};
 pub use model::{
     check_transition, from_unix_millis, unix_millis, Case, CaseEvent, CaseId, CaseState,
     Escalation, EventKind, Evidence, EvidenceKind, NewCandidate, NewEvidence, TransitionError,

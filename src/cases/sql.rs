@@ -440,6 +440,14 @@ macro_rules! impl_case_store {
                     qb.push(" AND camera = ")
                         .push_bind(camera.as_str().to_owned());
                 }
+                if !filter.cameras.is_empty() {
+                    qb.push(" AND camera IN (");
+                    let mut list = qb.separated(", ");
+                    for camera in &filter.cameras {
+                        list.push_bind(camera.as_str().to_owned());
+                    }
+                    qb.push(")");
+                }
                 if let Some(grid) = &filter.grid_code {
                     qb.push(" AND grid_code = ").push_bind(grid.clone());
                 }
@@ -865,6 +873,10 @@ macro_rules! impl_case_store {
         impl CaseStore for $store {
             fn backend(&self) -> Backend {
                 $backend
+            }
+
+            fn console(&self) -> &dyn $crate::cases::console::ConsoleStore {
+                self
             }
 
             fn insert_candidate(&self, new: NewCandidate) -> StoreFuture<'_, (Case, bool)> {

@@ -85,6 +85,8 @@ pub struct CaseFilter {
     /// Any of these internal categories (exact names).
     pub categories: Vec<String>,
     pub camera: Option<CameraId>,
+    /// Any of these cameras (a user's camera groups); empty does not filter.
+    pub cameras: Vec<CameraId>,
     pub grid_code: Option<String>,
     pub street: Option<String>,
     /// `created_at >= since`.
@@ -187,6 +189,10 @@ impl Default for OpenOptions {
 pub trait CaseStore: Send + Sync + fmt::Debug {
     /// Which database this is.
     fn backend(&self) -> Backend;
+
+    /// The console's tables (users, sessions, console cameras, settings, statistics) in the
+    /// same database.
+    fn console(&self) -> &dyn super::console::ConsoleStore;
 
     /// Stores a candidate with its `created` event and evidence rows, in one transaction.
     /// Returns `(case, true)`, or `(existing, false)` when a case with the same `dedupe_key`

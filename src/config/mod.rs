@@ -33,7 +33,7 @@ use crate::domain::CameraId;
 
 pub use credentials::{CredentialStore, Credentials, Secret};
 pub use raw::RawConfig;
-pub use validate::validate;
+pub use validate::{validate, validate_camera};
 
 /// Default `data_dir`, relative to the config file's directory.
 pub const DEFAULT_DATA_DIR: &str = "data";

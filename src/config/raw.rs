@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, ConfigErrors, Device, RtspTransport};
 
@@ -81,7 +81,7 @@ pub struct RawModel {
 }
 
 /// A `[[cameras]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCamera {
     /// Unique id: 1 to 64 of `A-Z a-z 0-9 _ -`. Required.
@@ -131,7 +131,7 @@ pub struct RawCamera {
 }
 
 /// A camera's `[cameras.calibration]` table.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCalibration {
     /// Width of the image the points were clicked on, pixels (the camera's full resolution).
@@ -144,7 +144,7 @@ pub struct RawCalibration {
 }
 
 /// One calibration point.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawCalibrationPoint {
     /// `[x, y]` in pixels of the calibration image.
@@ -156,7 +156,7 @@ pub struct RawCalibrationPoint {
 }
 
 /// A camera's `position`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPosition {
     /// Latitude in degrees (WGS84), -90..=90. Required.
@@ -168,7 +168,7 @@ pub struct RawPosition {
 }
 
 /// A camera's `[cameras.detectors.NAME]` table.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDetector {
     /// Run this detector once per this many seconds. Greater than 0, default 2.

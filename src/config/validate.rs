@@ -134,6 +134,37 @@ pub fn validate(
     }
 }
 
+/// Validates one camera defined outside the pipeline file (the admin console) against `config`:
+/// its models, its directory for relative paths. `credentials`: the camera's login, attached
+/// when `raw.credentials` names `"console"`. Error paths start with `camera.`.
+pub fn validate_camera(
+    raw: &RawCamera,
+    config: &Config,
+    credentials: Option<Credentials>,
+) -> Result<CameraConfig, ConfigErrors> {
+    let mut v = Validator {
+        errors: Vec::new(),
+        base: config
+            .path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    let model_names: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+    let mut store = CredentialStore::new();
+    if let Some(credentials) = credentials {
+        store.insert("console", credentials);
+    }
+    match v.camera("camera", raw, &model_names, Ok(Some(&store))) {
+        Some(camera) if v.errors.is_empty() => Ok(camera),
+        _ if !v.errors.is_empty() => Err(ConfigErrors(v.errors)),
+        _ => Err(ConfigErrors::from(ConfigError::new(
+            "camera",
+            "invalid camera (internal: a check failed without saying why)",
+        ))),
+    }
+}
+
 struct Validator {
     errors: Vec<ConfigError>,
     /// The config file's directory.

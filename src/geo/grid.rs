@@ -201,6 +201,7 @@ fn kind(v: &Value) -> &'static str {
 type IndexEntry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
 /// A validated unit-grid layer with a spatial index.
+#[derive(Clone)]
 pub struct GridLayer {
     cells: Vec<GridCell>,
     index: RTree<IndexEntry>,
