@@ -23,11 +23,18 @@ pub const WRITE_LOCK_KEY: i64 = 0x6772_6964_7369_6768; // "gridsigh"
 
 /// The migrations in `migrations/postgres`, embedded: `(version, description, sql)`, as sqlx
 /// names them from `<version>_<description>.sql`. Add new files here too (a test checks).
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "cases",
-    include_str!("../../migrations/postgres/0001_cases.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "cases",
+        include_str!("../../migrations/postgres/0001_cases.sql"),
+    ),
+    (
+        3,
+        "scene evidence",
+        include_str!("../../migrations/postgres/0003_scene_evidence.sql"),
+    ),
+];
 
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     Migrator::with_migrations(

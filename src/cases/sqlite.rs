@@ -23,11 +23,18 @@ use super::store::OpenOptions;
 
 /// The migrations in `migrations/sqlite`, embedded: `(version, description, sql)`, as sqlx
 /// names them from `<version>_<description>.sql`. Add new files here too (a test checks).
-pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "cases",
-    include_str!("../../migrations/sqlite/0001_cases.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "cases",
+        include_str!("../../migrations/sqlite/0001_cases.sql"),
+    ),
+    (
+        3,
+        "scene evidence",
+        include_str!("../../migrations/sqlite/0003_scene_evidence.sql"),
+    ),
+];
 
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {
     Migrator::with_migrations(
