@@ -8,6 +8,7 @@ pub mod annotate;
 pub mod bench;
 pub mod cases;
 pub mod config;
+pub mod dataset;
 pub mod domain;
 pub mod eval;
 pub mod geo;
