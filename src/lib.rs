@@ -9,6 +9,7 @@ pub mod api;
 pub mod bench;
 pub mod cases;
 pub mod config;
+pub mod dataset;
 pub mod domain;
 pub mod eval;
 pub mod geo;

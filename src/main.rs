@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent, SharedRuntime};
-use gridsight::{annotate, api, bench, config, eval, inference, ingest, scenes};
+use gridsight::{annotate, api, bench, cases, config, dataset, eval, inference, ingest, scenes};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -178,6 +178,11 @@ enum Command {
         #[arg(long, default_value_t = 0.0)]
         at: f64,
     },
+    /// Training data from operators' reviews.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
     /// Unit grids (单元网格).
     Grid {
         #[command(subcommand)]
@@ -251,6 +256,63 @@ struct EvalArgs {
     /// ONNX Runtime threads per model.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+}
+
+#[derive(Subcommand, Debug)]
+enum DatasetCommand {
+    /// Write reviewed cases as a YOLO-format data set: confirmed (and later) cases labelled with
+    /// their current category, rejected ones as hard negatives with empty labels.
+    Export(ExportArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ExportArgs {
+    /// Case store: a SQLite file (path or sqlite: URL) or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "URL",
+        required_unless_present = "pipeline",
+        requires = "data_dir",
+        conflicts_with = "pipeline"
+    )]
+    store: Option<String>,
+    /// Data directory the evidence paths are relative to.
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "pipeline",
+        requires = "store",
+        conflicts_with = "pipeline"
+    )]
+    data_dir: Option<PathBuf>,
+    /// Take the store, data directory and time zone from this pipeline config instead.
+    #[arg(long, value_name = "TOML")]
+    pipeline: Option<PathBuf>,
+    /// Output folder; must be empty or missing unless --force.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Only cases created at or after this: RFC 3339, or a date (from its start, in the
+    /// pipeline's time zone, else Asia/Shanghai).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only cases created before this: RFC 3339, or a date (up to the end of that day).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Classes in class-id order: category base names (the part before the first '.').
+    #[arg(
+        long,
+        value_name = "NAMES",
+        value_delimiter = ',',
+        default_values_t = dataset::DEFAULT_CLASSES.map(String::from)
+    )]
+    classes: Vec<String>,
+    /// Share of cases put in val (by a hash of the case id).
+    #[arg(long, value_name = "FRACTION", default_value_t = dataset::DEFAULT_VAL_FRACTION)]
+    val_fraction: f64,
+    /// Write into a non-empty --out, replacing an earlier export's images/, labels/, data.yaml
+    /// and classes.txt there.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -433,6 +495,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Grid { command } => grid(command),
+        Command::Dataset {
+            command: DatasetCommand::Export(args),
+        } => dataset_export(args),
         Command::Baseline {
             pipeline,
             camera,
@@ -515,6 +580,62 @@ fn run_eval(args: EvalArgs, onnxruntime: Option<PathBuf>) -> anyhow::Result<Exit
             .with_context(|| format!("cannot write {}", path.display()))?;
         eprintln!("wrote {}", path.display());
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn dataset_export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let (store_url, data_dir, timezone) = match &args.pipeline {
+        Some(path) => {
+            let cfg =
+                config::load(path).map_err(|e| anyhow::anyhow!("{}:\n{e}", path.display()))?;
+            (cfg.store, cfg.data_dir, cfg.timezone)
+        }
+        None => (
+            args.store
+                .context("--store is required without --pipeline")?,
+            args.data_dir
+                .context("--data-dir is required without --pipeline")?,
+            config::DEFAULT_TIMEZONE
+                .parse()
+                .map_err(|e| anyhow::anyhow!("default time zone: {e}"))?,
+        ),
+    };
+    if let Some(file) = cases::sqlite_file(&store_url).filter(|f| !f.is_file()) {
+        anyhow::bail!("no case store at {}", file.display());
+    }
+    let time = |flag: &str, text: Option<&str>, end_of_day: bool| {
+        text.map(|t| dataset::parse_time(t, timezone, end_of_day))
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
+    };
+    let mut options = dataset::ExportOptions::new(data_dir, args.out);
+    options.since = time("since", args.since.as_deref(), false)?;
+    options.until = time("until", args.until.as_deref(), true)?;
+    options.classes = args.classes;
+    options.val_fraction = args.val_fraction;
+    options.force = args.force;
+
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let summary = tokio.block_on(async {
+        let store = cases::open(&store_url)
+            .await
+            .with_context(|| format!("opening the case store {}", cases::redact_url(&store_url)))?;
+        let exported =
+            dataset::export(store.as_ref(), &options, &mut |line| eprintln!("{line}")).await;
+        store.close().await?;
+        match exported {
+            Err(dataset::DatasetError::OutNotEmpty(out)) => anyhow::bail!(
+                "--out {} is not empty; choose an empty folder, or pass --force to replace an \
+                 earlier export there",
+                out.display()
+            ),
+            other => Ok(other?),
+        }
+    })?;
+    println!("{summary}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
-//! Evidence files: the full-resolution frame with the violation boxed, and a crop around it,
-//! JPEG-encoded and stored under the data directory by content hash
+//! Evidence files: the full-resolution frame with the violation boxed, the same frame clean
+//! (`scene`, no box: what `dataset export` turns into training data), and a crop around the
+//! object, JPEG-encoded and stored under the data directory by content hash
 //! (`evidence/ab/abcdef….jpg`), so the same picture is never stored twice and a path says
 //! nothing a viewer should not see.
 //!
@@ -18,7 +19,8 @@ use crate::domain::BBox;
 /// JPEG quality of evidence pictures.
 const QUALITY: u8 = 88;
 
-/// Writes the annotated frame and a crop of `bbox` (pixels of `rgb`) under `data_dir`.
+/// Writes the annotated frame, the clean frame and a crop of `bbox` (pixels of `rgb`) under
+/// `data_dir`; returns them in that order (no crop when the box is too small to cut out).
 pub fn write_frame_evidence(
     data_dir: &Path,
     rgb: &[u8],
@@ -38,6 +40,7 @@ pub fn write_frame_evidence(
         thickness,
     );
     let frame = store_jpeg(data_dir, &annotated, width, height, EvidenceKind::Frame)?;
+    let scene = store_jpeg(data_dir, rgb, width, height, EvidenceKind::Scene)?;
 
     // The crop: the box with half its size again around it, so the context shows.
     let b = bbox.clamp(width as f32, height as f32);
@@ -46,7 +49,7 @@ pub fn write_frame_evidence(
     let y1 = (b.y1 - my).max(0.0) as u32;
     let x2 = ((b.x2 + mx) as u32).min(width);
     let y2 = ((b.y2 + my) as u32).min(height);
-    let mut out = vec![frame];
+    let mut out = vec![frame, scene];
     if x2 > x1 + 1 && y2 > y1 + 1 {
         let (cw, ch) = (x2 - x1, y2 - y1);
         let mut crop = Vec::with_capacity((cw * ch * 3) as usize);
@@ -97,20 +100,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn frame_and_crop_are_stored_by_content_hash() {
+    fn frame_scene_and_crop_are_stored_by_content_hash() {
         let dir = std::env::temp_dir().join(format!("gs-evidence-{}", std::process::id()));
         let (w, h) = (64u32, 48u32);
-        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+        // A smooth grey ramp, so JPEG keeps it close and the drawn box stands out.
+        let rgb: Vec<u8> = (0..w * h * 3)
+            .map(|i| {
+                let (x, y) = ((i / 3) % w, (i / 3) / w);
+                (x * 2 + y) as u8
+            })
+            .collect();
         let bbox = BBox::new(10.0, 10.0, 30.0, 30.0);
         let first = write_frame_evidence(&dir, &rgb, w, h, &bbox, 0).expect("write");
-        assert_eq!(first.len(), 2);
-        assert_eq!(first[0].kind, EvidenceKind::Frame);
-        assert_eq!(first[1].kind, EvidenceKind::Crop);
+        let kinds: Vec<EvidenceKind> = first.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [EvidenceKind::Frame, EvidenceKind::Scene, EvidenceKind::Crop]
+        );
         for e in &first {
             let bytes = std::fs::read(dir.join(&e.path)).expect("file exists");
             assert_eq!(bytes.len() as u64, e.bytes);
             assert!(e.path.contains(&e.sha256));
         }
+        // The scene is the picture as given: no box drawn, full size.
+        let scene = image::open(dir.join(&first[1].path)).expect("scene decodes");
+        assert_eq!((scene.width(), scene.height()), (w, h));
+        let frame = image::open(dir.join(&first[0].path)).expect("frame decodes");
+        // Mean difference from the input along the box's left edge (x = 10, 11).
+        let differs = |img: &image::DynamicImage| {
+            let img = img.to_rgb8();
+            let mut sum = 0u32;
+            let mut n = 0u32;
+            for y in 12..28u32 {
+                for x in 10..12u32 {
+                    let want = &rgb[((y * w + x) * 3) as usize..][..3];
+                    for (got, want) in img.get_pixel(x, y).0.iter().zip(want) {
+                        sum += u32::from(got.abs_diff(*want));
+                        n += 1;
+                    }
+                }
+            }
+            sum / n
+        };
+        assert!(differs(&scene) < 12, "scene keeps the original pixels");
+        assert!(differs(&frame) > 40, "frame has the box drawn");
+        assert_ne!(first[0].sha256, first[1].sha256);
         // The same picture again: same files, nothing new.
         let again = write_frame_evidence(&dir, &rgb, w, h, &bbox, 0).expect("write");
         assert_eq!(again, first);

@@ -30,6 +30,6 @@ pub use model::{
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use store::{
-    open, open_with, redact_url, Backend, CaseFilter, CaseStore, Cursor, ExternalUpdate,
-    OpenOptions, Page, StoreError, StoreFuture,
+    open, open_with, redact_url, sqlite_file, Backend, CaseFilter, CaseStore, Cursor,
+    ExternalUpdate, OpenOptions, Page, StoreError, StoreFuture,
 };

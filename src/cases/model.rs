@@ -241,15 +241,26 @@ pub enum EvidenceKind {
     Crop,
     /// A short video clip.
     Clip,
+    /// The same full frame without the box: what a training set needs (`dataset export`).
+    Scene,
 }
 
 impl EvidenceKind {
-    /// `frame`, `crop`, `clip`.
+    /// Every kind.
+    pub const ALL: [EvidenceKind; 4] = [
+        EvidenceKind::Frame,
+        EvidenceKind::Crop,
+        EvidenceKind::Clip,
+        EvidenceKind::Scene,
+    ];
+
+    /// `frame`, `crop`, `clip`, `scene`.
     pub fn as_str(self) -> &'static str {
         match self {
             EvidenceKind::Frame => "frame",
             EvidenceKind::Crop => "crop",
             EvidenceKind::Clip => "clip",
+            EvidenceKind::Scene => "scene",
         }
     }
 }
@@ -258,15 +269,13 @@ impl FromStr for EvidenceKind {
     type Err = UnknownName;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "frame" => Ok(EvidenceKind::Frame),
-            "crop" => Ok(EvidenceKind::Crop),
-            "clip" => Ok(EvidenceKind::Clip),
-            _ => Err(UnknownName {
+        EvidenceKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| UnknownName {
                 what: "evidence kind",
                 name: s.to_owned(),
-            }),
-        }
+            })
     }
 }
 
@@ -545,9 +554,14 @@ mod tests {
             assert_eq!(json, format!("\"{}\"", state.as_str()));
         }
         assert!("open".parse::<CaseState>().is_err());
-        for kind in ["frame", "crop", "clip"] {
+        for kind in ["frame", "crop", "clip", "scene"] {
             assert_eq!(kind.parse::<EvidenceKind>().unwrap().as_str(), kind);
         }
+        for kind in EvidenceKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert!("thumbnail".parse::<EvidenceKind>().is_err());
         for kind in [
             "created",
             "transition",

@@ -34,6 +34,11 @@ pub(crate) const MIGRATIONS: &[(i64, &str, &str)] = &[
         "console",
         include_str!("../../migrations/sqlite/0002_console.sql"),
     ),
+    (
+        3,
+        "scene evidence",
+        include_str!("../../migrations/sqlite/0003_scene_evidence.sql"),
+    ),
 ];
 
 static MIGRATOR: LazyLock<Migrator> = LazyLock::new(|| {

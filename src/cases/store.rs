@@ -309,6 +309,15 @@ pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn CaseS
     Ok(store)
 }
 
+/// The SQLite file a store URL names (`None` for PostgreSQL, in-memory or a malformed URL):
+/// for commands that must not create an empty database by opening a mistyped path.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    match DatabaseUrl::parse(url) {
+        Ok(DatabaseUrl::SqliteFile(path)) => Some(path),
+        _ => None,
+    }
+}
+
 #[derive(Debug, PartialEq)]
 enum DatabaseUrl {
     SqliteFile(std::path::PathBuf),
@@ -617,6 +626,12 @@ mod tests {
             "{err}"
         );
         assert!(DatabaseUrl::parse("sqlite:a.db?mode=ro").is_err());
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/gs/cases.db"),
+            Some(PathBuf::from("/var/lib/gs/cases.db"))
+        );
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert!(DatabaseUrl::parse("").is_err());
     }
 

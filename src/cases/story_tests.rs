@@ -135,11 +135,7 @@ fn t(ms: i64) -> SystemTime {
 
 fn evidence(n: u32) -> NewEvidence {
     NewEvidence {
-        kind: if n.is_multiple_of(2) {
-            EvidenceKind::Frame
-        } else {
-            EvidenceKind::Crop
-        },
+        kind: EvidenceKind::ALL[n as usize % EvidenceKind::ALL.len()],
         path: format!("evidence/2024/05/17/{n}.jpg"),
         sha256: format!("{:064x}", u64::from(n) + 0xabc),
         bytes: 10_000 + u64::from(n),
@@ -226,7 +222,8 @@ async fn story(store: &dyn CaseStore) {
 
 async fn create_and_dedupe(store: &dyn CaseStore) {
     let mut new = candidate("cam-1/track-7/1715900000123", "cam-1");
-    new.evidence = vec![evidence(0), evidence(1)];
+    // One file of every kind (frame, crop, clip, scene).
+    new.evidence = (0..EvidenceKind::ALL.len() as u32).map(evidence).collect();
     let (case, inserted) = store.insert_candidate(new.clone()).await.unwrap();
     assert!(inserted);
     assert_matches_input(&case, &new);
@@ -260,11 +257,11 @@ async fn create_and_dedupe(store: &dyn CaseStore) {
     assert_eq!(created.case_id, case.id);
     assert_eq!(created.at, case.created_at);
     assert_eq!(created.data["dedupe_key"], new.dedupe_key.as_str());
-    assert_eq!(created.data["evidence"].as_array().unwrap().len(), 2);
+    assert_eq!(created.data["evidence"].as_array().unwrap().len(), 4);
 
     // Evidence rows: stored with the case, in order, only once.
     let rows = store.evidence(case.id).await.unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 4);
     for (row, want) in rows.iter().zip(&new.evidence) {
         assert_eq!(row.case_id, case.id);
         assert_eq!(row.kind, want.kind);
@@ -274,7 +271,9 @@ async fn create_and_dedupe(store: &dyn CaseStore) {
         assert_eq!(row.mime, want.mime);
         assert_eq!(row.created_at, case.created_at);
     }
-    assert!(rows[0].id < rows[1].id);
+    assert!(rows.windows(2).all(|w| w[0].id < w[1].id));
+    let kinds: Vec<EvidenceKind> = rows.iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, EvidenceKind::ALL);
 
     assert!(matches!(
         store.get(CaseId(i64::MAX)).await,
@@ -1111,6 +1110,93 @@ async fn sqlite_migrations_are_idempotent() {
         .await
         .unwrap();
     assert_eq!(third.get(case.id).await.unwrap(), case);
+}
+
+/// A database from before `scene` evidence (only 0001 applied) keeps its evidence rows, ids
+/// and index through 0003, then takes `scene` rows with ids past the old high-water mark.
+#[tokio::test]
+async fn sqlite_scene_migration_keeps_old_evidence() {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+    let db = TempDb::new("scene-migration");
+    let connect = SqliteConnectOptions::new()
+        .filename(&db.path)
+        .create_if_missing(true)
+        .foreign_keys(true);
+    let pool = SqlitePool::connect_with(connect.clone()).await.unwrap();
+    let (version, description, sql) = super::sqlite::MIGRATIONS[0];
+    Migrator::with_migrations(vec![Migration::new(
+        version,
+        description.into(),
+        MigrationType::Simple,
+        sqlx::SqlStr::from_static(sql),
+        false,
+    )])
+    .run(&pool)
+    .await
+    .unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO cases (id, dedupe_key, state, camera, category, event_code, event_name, \
+             score, bbox_x1, bbox_y1, bbox_x2, bbox_y2, arrived_at, detected_at, \
+             recurrence_count, created_at, updated_at) \
+         VALUES (1, 'old-1', 'confirmed', 'cam-1', 'street_vending', '0501', 'x', 0.9, \
+             0.1, 0.1, 0.2, 0.2, 1000, 2000, 1, 3000, 3000); \
+         INSERT INTO evidence (id, case_id, kind, path, sha256, bytes, mime, created_at) VALUES \
+             (1, 1, 'frame', 'evidence/aa/1.jpg', 'a', 10, 'image/jpeg', 3000), \
+             (2, 1, 'crop', 'evidence/bb/2.jpg', 'b', 20, 'image/jpeg', 3000), \
+             (7, 1, 'clip', 'evidence/cc/7.mp4', 'c', 30, 'video/mp4', 3000); \
+         DELETE FROM evidence WHERE id = 7;",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let store = open(&db.url()).await.unwrap();
+    let rows = store.evidence(CaseId(1)).await.unwrap();
+    let kept: Vec<(i64, EvidenceKind, &str)> = rows
+        .iter()
+        .map(|r| (r.id, r.kind, r.path.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (1, EvidenceKind::Frame, "evidence/aa/1.jpg"),
+            (2, EvidenceKind::Crop, "evidence/bb/2.jpg"),
+        ]
+    );
+    let scene = NewEvidence {
+        kind: EvidenceKind::Scene,
+        ..evidence(0)
+    };
+    let (added, _) = store
+        .add_evidence(CaseId(1), vec![scene], "test")
+        .await
+        .unwrap();
+    assert_eq!(added[0].kind, EvidenceKind::Scene);
+    assert_eq!(
+        added[0].id, 8,
+        "an id deleted before the migration is not reused"
+    );
+    store.close().await.unwrap();
+
+    let pool = SqlitePool::connect_with(connect).await.unwrap();
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'evidence' \
+         AND sql IS NOT NULL",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(indexes, ["evidence_case"]);
+    let tables: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM sqlite_master WHERE name LIKE 'evidence%'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!tables.contains(&"evidence_new".to_owned()), "{tables:?}");
+    pool.close().await;
 }
 
 #[tokio::test]

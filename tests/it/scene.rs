@@ -188,7 +188,11 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
     );
     assert!(error_m <= 1.0, "position error {error_m:.2} m");
     assert_eq!(case.grid_code.as_deref(), Some(expected_cell.as_str()));
-    assert_eq!(evidence.len(), 3, "annotated frame, crop and clip");
+    assert_eq!(
+        evidence.len(),
+        4,
+        "annotated frame, clean scene, crop and clip"
+    );
     assert!(evidence.iter().any(|e| e.mime == "video/mp4"));
     for e in &evidence {
         assert!(data.join(&e.path).is_file(), "{} exists", e.path);
