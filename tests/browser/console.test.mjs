@@ -2,7 +2,8 @@
 // running gridsight server (GS_URL). Each test uses a fresh browser context. Run:
 //   node --test tests/browser/console.test.mjs
 // Environment: GS_URL, GS_{ADMIN,OPERATOR,VIEWER}_{USER,PASS}, GS_CAMERA_PASSWORD_SENTINEL,
-// GS_NEW_CAMERA_URI. Without GS_URL every test is skipped.
+// GS_NEW_CAMERA_URI (+ GS_NEW_CAMERA_USER / GS_NEW_CAMERA_PASSWORD when that source checks a
+// login). Without GS_URL every test is skipped.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,7 +30,10 @@ const skip = BASE ? false : 'GS_URL is not set; start gridsight and set GS_URL t
 // Shared between test 2 (sets it) and test 4 (asserts it never appears).
 const run = Math.random().toString(36).slice(2, 8);
 const NEW_CAMERA_ID = `bt-${run}`;
-const NEW_CAMERA_PASSWORD = `bt-secret-${run}-${Math.random().toString(36).slice(2, 10)}`;
+// The camera's login: given when GS_NEW_CAMERA_URI is a server that checks it (the Rust harness
+// serves RTSP with these credentials, so streaming proves the password reached the camera).
+const NEW_CAMERA_USER = env('GS_NEW_CAMERA_USER', 'bt-user');
+const NEW_CAMERA_PASSWORD = env('GS_NEW_CAMERA_PASSWORD') || `bt-secret-${run}-${Math.random().toString(36).slice(2, 10)}`;
 const createdCameras = [];
 
 let browser;
@@ -166,7 +170,7 @@ test('admin adds a camera, sees it stream, draws a zone and saves it', { skip, t
     await page.getByTestId('camera-id-input').fill(NEW_CAMERA_ID);
     await page.getByTestId('camera-name-input').fill(`browser test ${run}`);
     await page.getByTestId('camera-uri-input').fill(NEW_CAMERA_URI);
-    await page.getByTestId('camera-username-input').fill('bt-user');
+    await page.getByTestId('camera-username-input').fill(NEW_CAMERA_USER);
     await page.getByTestId('camera-password-input').fill(NEW_CAMERA_PASSWORD);
     await page.getByTestId('camera-save').click();
     createdCameras.push(NEW_CAMERA_ID);

@@ -2,6 +2,7 @@
 
 mod cli;
 mod common;
+mod console;
 mod dataset;
 mod decoders;
 mod ingest;

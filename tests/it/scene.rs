@@ -53,7 +53,7 @@ fn spec() -> SceneSpec {
 }
 
 /// The scene's video, rendered once per test process.
-fn scene_video() -> std::path::PathBuf {
+pub(crate) fn scene_video() -> std::path::PathBuf {
     static VIDEO: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     VIDEO
         .get_or_init(|| {
