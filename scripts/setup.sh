@@ -114,6 +114,25 @@ install_text_detector() {
   fi
 }
 
+# The browser tests' tools: Debian's Chromium, Node.js and npm (when missing), and the pinned
+# playwright-core from the npm registry (tests/browser/package-lock.json). Never a browser download.
+install_browser_test_tools() {
+  local extra=(chromium)
+  command -v node >/dev/null 2>&1 || extra+=(nodejs)
+  command -v npm >/dev/null 2>&1 || extra+=(npm)
+  install_debian_packages "${extra[@]}"
+  local dir="$GRIDSIGHT_ROOT/tests/browser"
+  local want have
+  want=$(sed -n 's/.*"playwright-core": "\([^"]*\)".*/\1/p' "$dir/package.json")
+  have=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$dir/node_modules/playwright-core/package.json" 2>/dev/null || true)
+  if [ "$want" = "$have" ]; then
+    say "Browser tests: playwright-core $have present; Chromium $(chromium --version 2>/dev/null | awk '{print $2}')."
+    return
+  fi
+  say "npm: installing playwright-core $want for the browser tests (tests/browser/package-lock.json)."
+  npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+}
+
 build_release() {
   say "Building gridsight (release)."
   (cd "$GRIDSIGHT_ROOT" && cargo build --release --locked --quiet)

@@ -349,7 +349,7 @@ function prefetchNext() {
   const n = S.cases[i + 1];
   if (!n || S.details.has(n.id)) return;
   loadDetail(n.id).then((c) => {
-    const frame = (c.evidence || []).find((e) => e.kind === 'frame');
+    const frame = framePicture(c.evidence || []);
     if (frame) new Image().src = frame.url;
   }).catch(() => {});
 }
@@ -387,8 +387,13 @@ function actionButtons(c) {
   return bar;
 }
 
+/** The picture to judge: the clean frame (the box is drawn over it here), else the frame with the box burnt in. */
+function framePicture(evidence) {
+  return evidence.find((e) => e.kind === 'scene') || evidence.find((e) => e.kind === 'frame');
+}
+
 function framePanel(c, evidence) {
-  const frame = evidence.find((e) => e.kind === 'frame');
+  const frame = framePicture(evidence);
   if (!frame) {
     const msg = c.evidence === null ? t('queue.loading') : t('case.no_frame');
     return el('div', { class: 'frame-wrap empty-frame', 'data-testid': 'case-frame-missing' }, msg);
