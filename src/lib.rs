@@ -15,6 +15,7 @@ pub mod eval;
 pub mod geo;
 pub mod inference;
 pub mod ingest;
+pub mod loadtest;
 pub mod runtime;
 pub mod scenes;
 pub mod synth;

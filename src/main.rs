@@ -209,6 +209,22 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Load-test the review queue's list route: a SQLite store with --cases cases, the API on
+    /// 127.0.0.1, an open-loop load generator at --rate requests/s; prints p50/p90/p99.
+    BenchApi {
+        /// Where the benchmark store lives (filled once, reused).
+        #[arg(long, default_value = "bench-out")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        cases: u32,
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+        #[arg(long, default_value_t = 30.0)]
+        seconds: f64,
+        /// Keep-alive connections of the load generator.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -526,6 +542,27 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             detect(&model, &image, out.as_deref(), cli.onnxruntime)
         }
         Command::Eval(args) => run_eval(args, cli.onnxruntime),
+        Command::BenchApi {
+            dir,
+            cases,
+            rate,
+            seconds,
+            connections,
+        } => {
+            let report = gridsight::loadtest::run(
+                &gridsight::loadtest::LoadOptions {
+                    work: dir,
+                    cases,
+                    rate: rate.max(1),
+                    duration: Duration::from_secs_f64(seconds.max(1.0)),
+                    connections,
+                    target_p99: Duration::from_millis(50),
+                },
+                &mut |line| eprintln!("{line}"),
+            )?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Bench {
             dir,
             models,

@@ -380,3 +380,33 @@ interval_s = 1.0
     drop(server);
     rtsp.stop();
 }
+
+#[test]
+fn the_api_load_benchmark_runs_and_reports_percentiles() {
+    let dir = scratch().join("bench-api");
+    let out = gridsight()
+        .args([
+            "bench-api",
+            "--cases",
+            "300",
+            "--rate",
+            "50",
+            "--seconds",
+            "2",
+            "--connections",
+            "4",
+            "--dir",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("gridsight bench-api");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("300 cases in SQLite"), "{stdout}");
+    assert!(stdout.contains("100 requests, 0 errors"), "{stdout}");
+    assert!(stdout.contains("p99"), "{stdout}");
+}
