@@ -49,8 +49,11 @@ impl ConsoleServer {
         config: Arc<Config>,
         pipeline: Option<Arc<dyn Pipeline>>,
         bind: SocketAddr,
-        options: ApiOptions,
+        mut options: ApiOptions,
     ) -> anyhow::Result<ConsoleServer> {
+        if options.tile_url.is_none() {
+            options.tile_url.clone_from(&config.tile_url);
+        }
         let rt = async_runtime()?;
         let (state, listener) = rt.block_on(async {
             let store = crate::cases::open(&config.store).await.with_context(|| {

@@ -91,6 +91,8 @@ pub struct Config {
     pub categories: Option<PathBuf>,
     /// Unit-grid layer file (GeoJSON), checked when the config was validated.
     pub grid: Option<PathBuf>,
+    /// Map tile URL template for the console (`{z}`, `{x}`, `{y}`).
+    pub tile_url: Option<String>,
 }
 
 impl Config {
@@ -114,6 +116,7 @@ impl Config {
             store,
             categories: None,
             grid: None,
+            tile_url: None,
         }
     }
 

@@ -49,6 +49,10 @@ pub struct RawConfig {
     /// Unit-grid layer (GeoJSON FeatureCollection), relative to the config file's directory.
     /// Optional; without it cases carry no grid code.
     pub grid: Option<PathBuf>,
+    /// Map tiles for the console, as a URL template with `{z}`, `{x}` and `{y}` (the city's own
+    /// tile server, Web Mercator). Optional; without it the map draws grids, cameras and cases
+    /// on a plain background and needs no network.
+    pub tile_url: Option<String>,
 }
 
 /// The `[inference]` table.

@@ -148,6 +148,7 @@ detectors.text = {}
         store: "sqlite:/var/lib/gridsight/gridsight.db".to_string(),
         categories: None,
         grid: None,
+        tile_url: None,
         path: cfg_path.clone(),
         data_dir: PathBuf::from("/var/lib/gridsight"),
         http_bind: "0.0.0.0:9000".parse::<SocketAddr>().unwrap(),

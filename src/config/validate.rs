@@ -70,6 +70,17 @@ pub fn validate(
         .as_deref()
         .map(|f| v.existing_file("categories", f));
     let grid = raw.grid.as_deref().map(|f| v.grid(f));
+    let tile_url = raw.tile_url.as_deref().map(str::trim).map(str::to_owned);
+    if let Some(url) = &tile_url {
+        let placeholders = ["{z}", "{x}", "{y}"].iter().all(|p| url.contains(p));
+        if !(url.starts_with("http://") || url.starts_with("https://")) || !placeholders {
+            v.err(
+                "tile_url",
+                "must be an http(s) URL template with {z}, {x} and {y} \
+                 (https://tiles.example/{z}/{x}/{y}.png)",
+            );
+        }
+    }
     let models = v.models(&raw.models);
     let model_names: Vec<&str> = raw.models.iter().map(|m| m.name.as_str()).collect();
 
@@ -125,6 +136,7 @@ pub fn validate(
             store,
             categories,
             grid,
+            tile_url,
         }),
         // Every `None` above comes with an error, so this is not reached.
         _ => Err(ConfigErrors::from(ConfigError::new(
