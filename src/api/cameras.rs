@@ -445,20 +445,33 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// `PUT /api/v1/cameras/{id}` (admin): replaces a camera's settings and restarts it.
+/// `PUT /api/v1/cameras/{id}` (admin): changes a camera's settings and restarts it. Fields
+/// left out keep their values (so a client that knows only some fields loses none); `null`
+/// clears an optional one.
 pub async fn replace(
     State(state): State<Arc<AppState>>,
     Admin(caller): Admin,
     Path(id): Path<String>,
-    Json(mut doc): Json<CameraDoc>,
+    Json(patch): Json<serde_json::Value>,
 ) -> ApiResult<Json<CameraView>> {
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(ApiError::bad_request(
+            "the body must be a JSON object of camera fields",
+        ));
+    };
+    let old = visible_camera(&state, &caller, &id)?;
+    let mut merged = serde_json::to_value(&old.doc).map_err(ApiError::internal)?;
+    for (key, value) in patch {
+        merged[key] = value;
+    }
+    let mut doc: CameraDoc = serde_json::from_value(merged)
+        .map_err(|e| ApiError::bad_request(format!("camera: {e}")))?;
     if !doc.id.is_empty() && doc.id != id {
         return Err(ApiError::bad_request(format!(
             "id: {:?} differs from the camera in the path ({id:?}); ids cannot change",
             doc.id
         )));
     }
-    let old = visible_camera(&state, &caller, &id)?;
     doc.id = id;
     let password = match doc.password.take() {
         None => old.password,

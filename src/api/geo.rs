@@ -123,21 +123,58 @@ pub async fn put_grid(
     Ok(Json(serde_json::json!({ "cells": cells })))
 }
 
+/// A row of the category table as the API shows and takes it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRow {
+    /// Internal category (`street_vending`, `illegal_signage.poster`).
+    category: String,
+    /// The city's event code.
+    code: String,
+    /// The city's event name.
+    name: String,
+    /// Top class, for display (`05 街面秩序`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    class: Option<String>,
+}
+
+fn rows_of(table: &CategoryTable) -> Vec<CategoryRow> {
+    table
+        .categories()
+        .iter()
+        .map(|c| CategoryRow {
+            category: c.internal.clone(),
+            code: c.code.clone(),
+            name: c.name.clone(),
+            class: c.class.clone(),
+        })
+        .collect()
+}
+
 /// `GET /api/v1/categories`.
 pub async fn get_categories(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
-) -> Json<Vec<Category>> {
+) -> Json<Vec<CategoryRow>> {
     let table = state.categories.read().unwrap_or_else(|p| p.into_inner());
-    Json(table.categories().to_vec())
+    Json(rows_of(&table))
 }
 
 /// `PUT /api/v1/categories` (admin): replaces the table.
 pub async fn put_categories(
     State(state): State<Arc<AppState>>,
     Admin(caller): Admin,
-    Json(rows): Json<Vec<Category>>,
-) -> ApiResult<(StatusCode, Json<Vec<Category>>)> {
+    Json(rows): Json<Vec<CategoryRow>>,
+) -> ApiResult<(StatusCode, Json<Vec<CategoryRow>>)> {
+    let rows: Vec<Category> = rows
+        .into_iter()
+        .map(|r| Category {
+            internal: r.category,
+            code: r.code,
+            name: r.name,
+            class: r.class,
+        })
+        .collect();
     let table = CategoryTable::from_categories(rows).map_err(|e| match e {
         crate::cases::CategoryError::Invalid(problems) => ApiError::invalid(problems),
         other => ApiError::bad_request(other.to_string()),
@@ -151,7 +188,7 @@ pub async fn put_categories(
     if let Some(pipeline) = &state.pipeline {
         pipeline.set_categories(table.clone());
     }
-    let rows = table.categories().to_vec();
+    let rows = rows_of(&table);
     *state.categories.write().unwrap_or_else(|p| p.into_inner()) = table;
     tracing::info!(admin = %caller.name, "Category table replaced.");
     Ok((StatusCode::OK, Json(rows)))

@@ -609,6 +609,29 @@ async fn camera_passwords_never_leave() {
         let (_, body, _) = call(&f.app, Method::GET, uri, Some(&f.admin), None).await;
         assert!(!body.to_string().contains("New-Secret-123"), "{uri}");
     }
+    // A client that sends only some fields loses none of the others.
+    let zones = json!([{ "id": "kerb", "kind": "no_vending", "polygon": [[0.1, 0.5], [0.9, 0.5], [0.9, 0.9]] }]);
+    let (status, body, _) = call(
+        &f.app,
+        Method::PUT,
+        "/api/v1/cameras/cam-east/zones",
+        Some(&f.admin),
+        Some(zones),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = call(
+        &f.app,
+        Method::PUT,
+        "/api/v1/cameras/cam-east",
+        Some(&f.admin),
+        Some(json!({ "enabled": false })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["zones"][0]["id"], "kerb", "{body}");
+    assert_eq!(body["status"], "disabled", "{body}");
+    assert_eq!(body["has_password"], true, "{body}");
     // A URI with credentials in it is refused (they belong in username/password).
     let (status, body, _) = call(
         &f.app,

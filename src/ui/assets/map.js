@@ -228,6 +228,8 @@ function drawGrid() {
 function cameraPosition(cam) {
   if (Number.isFinite(cam.lat) && Number.isFinite(cam.lon)) return [cam.lat, cam.lon];
   if (Array.isArray(cam.position) && cam.position.length === 2) return cam.position.map(Number);
+  const p = cam.position;
+  if (p && Number.isFinite(p.lat) && Number.isFinite(p.lon)) return [p.lat, p.lon];
   return null;
 }
 
