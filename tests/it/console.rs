@@ -317,6 +317,39 @@ interval_s = 1.0
     assert_eq!(case["zone"], "sidewalk", "{case}");
     assert_eq!(case["event_code"], "0504", "{case}");
 
+    // Live updates: a change to a case reaches an open event stream.
+    let mut live = TcpStream::connect(addr).expect("connect");
+    live.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    write!(live, "GET /api/v1/live HTTP/1.1\r\nHost: {addr}\r\nCookie: {admin}\r\nAccept: text/event-stream\r\n\r\n").expect("send");
+    let mut live = BufReader::new(live);
+    let mut line = String::new();
+    live.read_line(&mut line).expect("status line");
+    assert!(line.contains(" 200 "), "{line}");
+    let id = case["id"].as_i64().expect("case id");
+    let (status, body, _) = http(
+        addr,
+        "POST",
+        &format!("/api/v1/cases/{id}/notes"),
+        Some(&admin),
+        Some(&json!({ "text": "seen on the wall screen" })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut saw_event = false;
+    while Instant::now() < deadline {
+        line.clear();
+        if live.read_line(&mut line).expect("read the event stream") == 0 {
+            break;
+        }
+        if line.contains("seen on the wall screen") && line.contains(&format!("\"id\":{id}")) {
+            saw_event = true;
+            break;
+        }
+    }
+    assert!(saw_event, "the note's case arrived on /api/v1/live");
+    drop(live);
+
     // The unreachable camera is reported with its reason; its password never shows.
     let gate = poll(Duration::from_secs(60), "the gate camera to fail", || {
         let gate = camera_status(addr, &admin, "gate");
