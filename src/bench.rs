@@ -146,6 +146,8 @@ pub struct BenchReport {
     pub inference: Vec<InferenceFigures>,
     pub steps: Vec<StepFigures>,
     pub model_for_cameras: Option<String>,
+    /// The model-free static-object detector's cost per analysis frame (640×360).
+    pub static_detector: Option<Duration>,
 }
 
 impl BenchReport {
@@ -216,6 +218,14 @@ impl fmt::Display for BenchReport {
                 )?;
             }
         }
+        if let Some(cost) = self.static_detector {
+            writeln!(
+                f,
+                "  {:<12} input 640x360: {:.2} ms per frame (model-free, no inference)",
+                "static",
+                ms(cost)
+            )?;
+        }
         if let Some(model) = &self.model_for_cameras {
             writeln!(
                 f,
@@ -278,6 +288,8 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Re
         progress(&format!("inference: {}", manifest.display()));
         report.inference.push(inference_latency(manifest, options)?);
     }
+    progress("static-object detector");
+    report.static_detector = Some(static_detector_cost(options.inference_runs.max(20) * 5));
 
     if let Some(manifest) = options.models.first() {
         let name = Manifest::load(manifest)?.name;
@@ -323,6 +335,50 @@ fn decode_cost(clip: &Path, interval: Duration, key_only: bool) -> anyhow::Resul
         cpu,
         wall,
     })
+}
+
+/// Mean time of one static-object detector update on a 640×360 frame, over `frames` frames of a
+/// scene that changes (a block drifts across a textured background), after a warm-up.
+fn static_detector_cost(frames: usize) -> Duration {
+    use crate::analysis::{StaticConfig, StaticObjectDetector};
+    let (w, h) = (640usize, 360usize);
+    let mut detector = StaticObjectDetector::new(StaticConfig::default());
+    let start = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    let mut rgb = vec![0u8; w * h * 3];
+    let frame = |i: usize, rgb: &mut [u8]| {
+        for (p, px) in rgb.chunks_exact_mut(3).enumerate() {
+            let (x, y) = (p % w, p / w);
+            let inside = x.abs_diff(100 + i % 400) < 40 && y.abs_diff(200) < 40;
+            let v = if inside {
+                40
+            } else {
+                ((x * 7 + y * 13) % 200) as u8 + 30
+            };
+            px.fill(v);
+        }
+    };
+    for i in 0..10 {
+        frame(i, &mut rgb);
+        detector.update(
+            start + Duration::from_secs(i as u64),
+            &rgb,
+            w as u32,
+            h as u32,
+        );
+    }
+    let mut spent = Duration::ZERO;
+    for i in 10..10 + frames {
+        frame(i, &mut rgb);
+        let started = Instant::now();
+        detector.update(
+            start + Duration::from_secs(i as u64),
+            &rgb,
+            w as u32,
+            h as u32,
+        );
+        spent += started.elapsed();
+    }
+    spent / frames.max(1) as u32
 }
 
 fn inference_latency(manifest: &Path, options: &BenchOptions) -> anyhow::Result<InferenceFigures> {

@@ -106,6 +106,9 @@ pub struct Detection {
 #[derive(Clone)]
 pub struct Frame {
     pub camera: CameraId,
+    /// Which start of the camera produced it (unique in the process): a camera restarted with
+    /// new settings gets a new instance, so frames of the old one still queued are told apart.
+    pub instance: u64,
     /// Counts frames handed out by this camera's current stream, from 0.
     pub seq: u64,
     /// When the frame was taken: wall clock at ingest for live sources; the stream start plus the

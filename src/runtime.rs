@@ -657,6 +657,11 @@ impl Dispatcher {
             let Some(slot) = slots.get_mut(&camera) else {
                 return;
             };
+            if frame.instance != slot.camera.instance() {
+                // A frame of the camera's previous start (it was restarted with new
+                // settings): its times belong to the old stream.
+                return;
+            }
             let due: Vec<usize> = slot
                 .detectors
                 .iter_mut()

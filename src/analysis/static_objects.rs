@@ -1,11 +1,12 @@
 //! The static-object detector: finds things that arrived and then stayed, with no model.
 //!
-//! Per camera, at low resolution (grey, ~160 px wide), two background models:
+//! Per camera, at low resolution (~160 px wide; brightness and colour), two background models:
 //! - a **long-term** background that learns slowly (minutes) and only where nothing is in front
 //!   of it — the empty street;
 //! - a **short-term** background that learns in seconds — whatever has been there lately.
 //!
-//! A pixel that differs from the long-term background but matches the short-term one holds
+//! A pixel that differs from the long-term background (in brightness, or in colour where the
+//! brightness happens to match) but matches the short-term one holds
 //! something that is new but no longer moving. When such pixels have differed from the empty
 //! street for `min_static` and form a region of at least `min_area` of the frame, the region is
 //! reported as `static_object`, with the time it arrived (when its pixels first differed).
@@ -35,6 +36,10 @@ pub struct StaticConfig {
     pub absorb_after: Duration,
     /// Grey-level difference (0..255, after gain correction) that counts as different.
     pub threshold: f32,
+    /// Colour difference (largest change of B − Y or R − Y, 0..255 scale, after gain
+    /// correction) that counts as different even when the brightness matches: brown cardboard
+    /// on beige paving. 0 turns colour off.
+    pub chroma_threshold: f32,
     /// How long a pixel must have differed from the empty street to count as static.
     pub min_static: Duration,
     /// Smallest region reported, as a fraction of the frame.
@@ -53,6 +58,7 @@ impl Default for StaticConfig {
             long_tau: Duration::from_secs(300),
             absorb_after: Duration::from_secs(3 * 3600),
             threshold: 22.0,
+            chroma_threshold: 12.0,
             min_static: Duration::from_secs(30),
             min_area: 0.002,
             bootstrap: Duration::from_secs(15),
@@ -72,6 +78,10 @@ pub struct StaticObjectDetector {
     epoch: Option<SystemTime>,
     last: f64,
     grey: Vec<f32>,
+    /// Per pixel (B − Y, R − Y) of the current frame, and its long- and short-term backgrounds.
+    chroma: Vec<[f32; 2]>,
+    long_chroma: Vec<[f32; 2]>,
+    short_chroma: Vec<[f32; 2]>,
     gain: f32,
     mask: Vec<bool>,
     labels: Vec<u32>,
@@ -90,6 +100,9 @@ impl StaticObjectDetector {
             epoch: None,
             last: 0.0,
             grey: Vec::new(),
+            chroma: Vec::new(),
+            long_chroma: Vec::new(),
+            short_chroma: Vec::new(),
             gain: 1.0,
             mask: Vec::new(),
             labels: Vec::new(),
@@ -115,13 +128,27 @@ impl StaticObjectDetector {
         if self.size != Some((w, h, width, height)) || now < self.last {
             // New size, or time went back (the stream restarted): start over.
             self.reset(w, h, width, height);
-            downscale_grey(rgb, width as usize, height as usize, w, h, &mut self.grey);
+            downscale(
+                rgb,
+                (width as usize, height as usize),
+                (w, h),
+                &mut self.grey,
+                &mut self.chroma,
+            );
             self.long.clone_from(&self.grey);
             self.short.clone_from(&self.grey);
+            self.long_chroma.clone_from(&self.chroma);
+            self.short_chroma.clone_from(&self.chroma);
             self.last = now;
             return Vec::new();
         }
-        downscale_grey(rgb, width as usize, height as usize, w, h, &mut self.grey);
+        downscale(
+            rgb,
+            (width as usize, height as usize),
+            (w, h),
+            &mut self.grey,
+            &mut self.chroma,
+        );
         let dt = (now - self.last).clamp(0.0, 10.0);
         self.last = now;
         let gain = median_gain(&self.grey, &self.long);
@@ -134,15 +161,26 @@ impl StaticObjectDetector {
             1.0 - (-dt / self.config.long_tau.as_secs_f64().max(1e-3)).exp()
         };
         let threshold = self.config.threshold;
+        let chroma_threshold = if self.config.chroma_threshold > 0.0 {
+            self.config.chroma_threshold
+        } else {
+            f32::INFINITY
+        };
+        let colour_change = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).abs().max((a[1] - b[1]).abs());
         let min_static = self.config.min_static.as_secs_f64();
         let absorb = self.config.absorb_after.as_secs_f64();
         for p in 0..w * h {
             let g = self.grey[p] / gain;
-            let differs = (g - self.long[p]).abs() > threshold;
-            let moving = (g - self.short[p]).abs() > threshold;
+            let c = self.chroma[p].map(|v| v / gain);
+            let differs = (g - self.long[p]).abs() > threshold
+                || colour_change(c, self.long_chroma[p]) > chroma_threshold;
+            let moving = (g - self.short[p]).abs() > threshold
+                || colour_change(c, self.short_chroma[p]) > chroma_threshold;
             self.short[p] += (a_short as f32) * (g - self.short[p]);
+            blend(&mut self.short_chroma[p], c, a_short as f32);
             if bootstrapping {
                 self.long[p] += (a_long as f32) * (g - self.long[p]);
+                blend(&mut self.long_chroma[p], c, a_long as f32);
                 self.differs_since[p] = NEVER;
             } else if differs {
                 if self.differs_since[p] == NEVER {
@@ -151,10 +189,12 @@ impl StaticObjectDetector {
                 if now - self.differs_since[p] > absorb {
                     // It has been there for hours: it is part of the street now.
                     self.long[p] = g;
+                    self.long_chroma[p] = c;
                     self.differs_since[p] = NEVER;
                 }
             } else {
                 self.long[p] += (a_long as f32) * (g - self.long[p]);
+                blend(&mut self.long_chroma[p], c, a_long as f32);
                 self.differs_since[p] = NEVER;
             }
             self.mask[p] = differs && !moving && now - self.differs_since[p] >= min_static;
@@ -257,6 +297,7 @@ impl StaticObjectDetector {
                         let p = y * w + x;
                         if self.labels[p] == next && keep[p] {
                             self.long[p] = self.grey[p] / self.gain;
+                            self.long_chroma[p] = self.chroma[p].map(|v| v / self.gain);
                             self.differs_since[p] = NEVER;
                         }
                     }
@@ -331,26 +372,50 @@ const NEIGHBOURS: [(isize, isize); 8] = [
     (1, 1),
 ];
 
-/// Area-averaged grey (Rec. 601 luma) at `w` × `h`.
-fn downscale_grey(rgb: &[u8], width: usize, height: usize, w: usize, h: usize, out: &mut Vec<f32>) {
-    out.clear();
-    out.resize(w * h, 0.0);
+/// Moves a colour background `rate` of the way towards `c`.
+fn blend(background: &mut [f32; 2], c: [f32; 2], rate: f32) {
+    for (b, v) in background.iter_mut().zip(c) {
+        *b += rate * (v - *b);
+    }
+}
+
+/// Box-averages `rgb` (`size` = width, height) down to `to`: luma into `grey`, (B − Y, R − Y)
+/// into `chroma`.
+fn downscale(
+    rgb: &[u8],
+    (width, height): (usize, usize),
+    (w, h): (usize, usize),
+    grey: &mut Vec<f32>,
+    chroma: &mut Vec<[f32; 2]>,
+) {
+    grey.clear();
+    grey.resize(w * h, 0.0);
+    chroma.clear();
+    chroma.resize(w * h, [0.0; 2]);
     let mut counts = vec![0u32; w * h];
     for y in 0..height {
         let ty = y * h / height;
         let row = &rgb[y * width * 3..(y + 1) * width * 3];
         for x in 0..width {
-            let tx = x * w / width;
+            let t = ty * w + x * w / width;
             let i = x * 3;
-            let luma = 0.299 * f32::from(row[i])
-                + 0.587 * f32::from(row[i + 1])
-                + 0.114 * f32::from(row[i + 2]);
-            out[ty * w + tx] += luma;
-            counts[ty * w + tx] += 1;
+            let (r, g, b) = (
+                f32::from(row[i]),
+                f32::from(row[i + 1]),
+                f32::from(row[i + 2]),
+            );
+            let luma = 0.299 * r + 0.587 * g + 0.114 * b;
+            grey[t] += luma;
+            chroma[t][0] += b - luma;
+            chroma[t][1] += r - luma;
+            counts[t] += 1;
         }
     }
-    for (v, c) in out.iter_mut().zip(counts) {
-        *v /= c.max(1) as f32;
+    for ((v, c), n) in grey.iter_mut().zip(chroma.iter_mut()).zip(counts) {
+        let n = n.max(1) as f32;
+        *v /= n;
+        c[0] /= n;
+        c[1] /= n;
     }
 }
 
@@ -434,6 +499,40 @@ mod tests {
             "{b:?}"
         );
         assert_eq!(o.since, Some(at(60)));
+    }
+
+    /// Beige paving with a brown box of the same brightness on it from 60 s on.
+    fn same_grey_box(s: u64) -> Vec<u8> {
+        let (paving, cardboard) = ([150u8, 140, 120], [166u8, 131, 96]);
+        let luma = |c: [u8; 3]| {
+            0.299 * f32::from(c[0]) + 0.587 * f32::from(c[1]) + 0.114 * f32::from(c[2])
+        };
+        assert!(
+            (luma(paving) - luma(cardboard)).abs() < 5.0,
+            "about the same brightness"
+        );
+        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
+        for y in 0..H {
+            for x in 0..W {
+                let boxed = s >= 60 && (150..200).contains(&x) && (90..130).contains(&y);
+                rgb.extend_from_slice(if boxed { &cardboard } else { &paving });
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn a_box_as_bright_as_the_paving_is_found_by_its_colour() {
+        let run = |config: StaticConfig| {
+            let mut d = StaticObjectDetector::new(config);
+            (0..150u64).any(|s| !d.update(at(s), &same_grey_box(s), W, H).is_empty())
+        };
+        assert!(run(StaticConfig::default()), "colour finds the box");
+        let grey_only = StaticConfig {
+            chroma_threshold: 0.0,
+            ..StaticConfig::default()
+        };
+        assert!(!run(grey_only), "brightness alone cannot see it");
     }
 
     #[test]

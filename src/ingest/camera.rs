@@ -61,6 +61,8 @@ pub struct Snapshot {
 #[derive(Debug)]
 pub(crate) struct Shared {
     id: CameraId,
+    /// This start's number (see `Frame::instance`).
+    pub(crate) instance: u64,
     created: Instant,
     status: Mutex<CameraStatus>,
     events: Sender<CameraEvent>,
@@ -150,8 +152,10 @@ impl Camera {
         events: Sender<CameraEvent>,
     ) -> Result<Camera, IngestError> {
         super::init()?;
+        static INSTANCES: AtomicU64 = AtomicU64::new(1);
         let shared = Arc::new(Shared {
             id: spec.id.clone(),
+            instance: INSTANCES.fetch_add(1, Ordering::Relaxed),
             created: Instant::now(),
             status: Mutex::new(CameraStatus::Idle),
             events,
@@ -193,6 +197,11 @@ impl Camera {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// This start's number; every frame it gives carries it (`Frame::instance`).
+    pub fn instance(&self) -> u64 {
+        self.shared.instance
     }
 
     pub fn stats(&self) -> CameraStats {

@@ -517,6 +517,7 @@ fn to_frame(
     let (source_width, source_height) = shared.source_size();
     Some(Frame {
         camera: camera.clone(),
+        instance: shared.instance,
         seq,
         time,
         pts,
