@@ -317,6 +317,59 @@ interval_s = 1.0
     assert_eq!(case["zone"], "sidewalk", "{case}");
     assert_eq!(case["event_code"], "0504", "{case}");
 
+    // Signage baseline: refused while the camera runs no text detector; once it does, the text
+    // regions of its current frame become its approved signage.
+    let (status, body, _) = http(
+        addr,
+        "POST",
+        "/api/v1/cameras/street-3/baseline",
+        Some(&admin),
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no text detector")),
+        "{body}"
+    );
+    let (status, body, _) = http(
+        addr,
+        "PUT",
+        "/api/v1/cameras/street-3",
+        Some(&admin),
+        Some(&json!({ "detectors": { "static": 1.0, "text": 2.0 } })),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["zones"][0]["id"], "sidewalk",
+        "the zone is kept: {body}"
+    );
+    let regions = poll(
+        Duration::from_secs(60),
+        "a baseline from street-3's frame",
+        || {
+            let (status, body, _) = http(
+                addr,
+                "POST",
+                "/api/v1/cameras/street-3/baseline",
+                Some(&admin),
+                None,
+            );
+            (status == 200).then(|| body["regions"].as_array().cloned().unwrap_or_default())
+        },
+    );
+    assert!(
+        !regions.is_empty(),
+        "the scene's shop signs are text regions"
+    );
+    let saved = camera_status(addr, &admin, "street-3");
+    assert_eq!(
+        saved["signage_baseline"].as_array().map(Vec::len),
+        Some(regions.len()),
+        "{saved}"
+    );
+
     // Live updates: a change to a case reaches an open event stream.
     let mut live = TcpStream::connect(addr).expect("connect");
     live.set_read_timeout(Some(Duration::from_secs(15)))
