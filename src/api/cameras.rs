@@ -388,7 +388,7 @@ async fn save_and_apply(
     state
         .store
         .console()
-        .put_camera(&doc.id, &json, Some(password.as_ref().map(Secret::expose)))
+        .put_camera(&doc.id, &json, password.as_ref().map(Secret::expose))
         .await?;
     let managed = Managed {
         doc: doc.clone(),

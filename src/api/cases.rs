@@ -571,7 +571,15 @@ pub async fn live(
 /// Follows the store's event outbox from its current end and broadcasts each changed case.
 /// Runs for the server's life; a database error is logged and retried.
 pub async fn follow_outbox(state: Arc<AppState>) {
-    let mut cursor = latest_event_id(&state).await;
+    let mut cursor = loop {
+        match state.store.last_event_id().await {
+            Ok(last) => break last,
+            Err(e) => {
+                tracing::warn!(error = %e, "Live updates cannot read the event outbox; retrying.");
+                tokio::time::sleep(state.options.live_poll).await;
+            }
+        }
+    };
     let mut interval = tokio::time::interval(state.options.live_poll);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -593,22 +601,6 @@ pub async fn follow_outbox(state: Arc<AppState>) {
             if let Ok(case) = state.store.get(id).await {
                 let _ = state.live.send(Arc::new(view(&state, &case)));
             }
-        }
-    }
-}
-
-async fn latest_event_id(state: &AppState) -> i64 {
-    let mut cursor = 0;
-    loop {
-        match state
-            .store
-            .events_after(cursor, crate::cases::store::MAX_EVENTS)
-            .await
-        {
-            Ok(events) if !events.is_empty() => {
-                cursor = events.last().map_or(cursor, |e| e.id);
-            }
-            _ => return cursor,
         }
     }
 }

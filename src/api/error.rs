@@ -72,10 +72,6 @@ impl ApiError {
         )
     }
 
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -139,12 +139,6 @@ impl AppState {
         Ok(state)
     }
 
-    /// The effective cameras (pipeline file merged with console changes): what the pipeline
-    /// should run at start.
-    pub fn camera_configs(&self) -> Vec<CameraConfig> {
-        self.cameras.configs()
-    }
-
     pub(crate) fn pipeline(&self) -> ApiResult<&Arc<dyn Pipeline>> {
         self.pipeline.as_ref().ok_or_else(ApiError::no_pipeline)
     }

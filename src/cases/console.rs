@@ -157,12 +157,12 @@ pub trait ConsoleStore: Send + Sync {
     /// Forgets a secret (logout); no error if it is unknown.
     fn delete_secret<'a>(&'a self, token_hash: &'a str) -> StoreFuture<'a, ()>;
 
-    /// Saves (inserts or replaces) a console camera. `password`: `None` keeps the stored one.
+    /// Saves (inserts or replaces) a console camera with its password (`None`: it has none).
     fn put_camera<'a>(
         &'a self,
         id: &'a str,
         doc: &'a str,
-        password: Option<Option<&'a str>>,
+        password: Option<&'a str>,
     ) -> StoreFuture<'a, ()>;
     /// Marks a camera deleted (a tombstone, so a pipeline-file camera stays gone too).
     fn delete_camera<'a>(&'a self, id: &'a str) -> StoreFuture<'a, ()>;
@@ -516,34 +516,22 @@ macro_rules! impl_console_store {
                     &'a self,
                     id: &'a str,
                     doc: &'a str,
-                    password: Option<Option<&'a str>>,
+                    password: Option<&'a str>,
                 ) -> StoreFuture<'a, ()> {
                     Box::pin(async move {
-                        let now = unix_millis(SystemTime::now());
-                        let query = match password {
-                            Some(password) => sqlx::query(
-                                "INSERT INTO console_cameras \
-                                 (id, doc, password, deleted, updated_at) \
-                                 VALUES ($1, $2, $3, 0, $4) \
-                                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, \
-                                 password = excluded.password, deleted = 0, \
-                                 updated_at = excluded.updated_at",
-                            )
-                            .bind(id)
-                            .bind(doc)
-                            .bind(password)
-                            .bind(now),
-                            None => sqlx::query(
-                                "INSERT INTO console_cameras (id, doc, deleted, updated_at) \
-                                 VALUES ($1, $2, 0, $3) \
-                                 ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, \
-                                 deleted = 0, updated_at = excluded.updated_at",
-                            )
-                            .bind(id)
-                            .bind(doc)
-                            .bind(now),
-                        };
-                        query.execute(&self.pool).await?;
+                        sqlx::query(
+                            "INSERT INTO console_cameras (id, doc, password, deleted, updated_at) \
+                             VALUES ($1, $2, $3, 0, $4) \
+                             ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, \
+                             password = excluded.password, deleted = 0, \
+                             updated_at = excluded.updated_at",
+                        )
+                        .bind(id)
+                        .bind(doc)
+                        .bind(password)
+                        .bind(unix_millis(SystemTime::now()))
+                        .execute(&self.pool)
+                        .await?;
                         Ok(())
                     })
                 }

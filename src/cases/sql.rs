@@ -958,6 +958,15 @@ macro_rules! impl_case_store {
                 Box::pin(self.events_after_impl(cursor, limit))
             }
 
+            fn last_event_id(&self) -> StoreFuture<'_, i64> {
+                Box::pin(async move {
+                    let row = sqlx::query("SELECT COALESCE(MAX(id), 0) AS last FROM case_events")
+                        .fetch_one(&self.pool)
+                        .await?;
+                    Ok(row.try_get::<i64, _>("last")?)
+                })
+            }
+
             fn evidence(&self, id: CaseId) -> StoreFuture<'_, Vec<Evidence>> {
                 Box::pin(self.evidence_impl(id))
             }

@@ -274,6 +274,10 @@ pub trait CaseStore: Send + Sync + fmt::Debug {
     /// (1..=[`MAX_EVENTS`]). Start from 0; continue from the last id returned.
     fn events_after(&self, cursor: i64, limit: u32) -> StoreFuture<'_, Vec<CaseEvent>>;
 
+    /// The newest event's id (0 when there is none): where a follower that wants only what
+    /// happens from now on starts its cursor.
+    fn last_event_id(&self) -> StoreFuture<'_, i64>;
+
     /// A case's evidence rows, in the order they were added. `NotFound` if no such case.
     fn evidence(&self, id: CaseId) -> StoreFuture<'_, Vec<Evidence>>;
 

@@ -1009,6 +1009,7 @@ async fn outbox_feed_is_complete_and_increasing(store: &dyn CaseStore) {
     }
     assert_eq!(feed.len(), total);
     assert!(store.events_after(cursor, 10).await.unwrap().is_empty());
+    assert_eq!(store.last_event_id().await.unwrap(), cursor);
     let tail = store
         .events_after(feed[feed.len() - 3].id, 10)
         .await
