@@ -165,6 +165,9 @@ enum Command {
         /// Frames taken from each scene for --dataset.
         #[arg(long, default_value_t = 12)]
         frames_per_scene: u32,
+        /// Scripted events per --dataset scene, MIN-MAX (random scenes have 1-4).
+        #[arg(long, value_name = "MIN-MAX", default_value = "1-4", value_parser = parse_event_range)]
+        events: std::ops::RangeInclusive<usize>,
     },
     /// Capture a camera's approved signage: run its text detector on one frame and print the
     /// regions as a `signage_baseline` line for the pipeline config.
@@ -464,6 +467,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             png_at,
             dataset,
             frames_per_scene,
+            events,
         } => {
             let split = match split {
                 SplitArg::Train => gridsight::synth::Split::Train,
@@ -477,6 +481,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     split,
                     first_seed: seed.unwrap_or(1),
                     min_visible: 0.3,
+                    events,
                 };
                 let (images, boxes) = scenes::write_dataset(&spec, &out, &mut |k, n| {
                     eprintln!("synth: scene {}/{n}", k + 1)
@@ -618,6 +623,21 @@ fn run_eval(args: EvalArgs, onnxruntime: Option<PathBuf>) -> anyhow::Result<Exit
         eprintln!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `MIN-MAX` (or one number) for `synth --events`.
+fn parse_event_range(text: &str) -> Result<std::ops::RangeInclusive<usize>, String> {
+    let (lo, hi) = text.split_once('-').unwrap_or((text, text));
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("expected MIN-MAX with whole numbers, got {text:?}"))
+    };
+    let (lo, hi) = (parse(lo)?, parse(hi)?);
+    if lo == 0 || lo > hi || hi > 12 {
+        return Err(format!("expected 1 <= MIN <= MAX <= 12, got {text:?}"));
+    }
+    Ok(lo..=hi)
 }
 
 fn dataset_export(args: ExportArgs) -> anyhow::Result<ExitCode> {

@@ -92,6 +92,8 @@ pub struct DatasetSpec {
     pub first_seed: u64,
     /// Objects less visible than this are left out of the labels.
     pub min_visible: f32,
+    /// Scripted events per scene (see [`SceneSpec::random_with_events`]).
+    pub events: std::ops::RangeInclusive<usize>,
 }
 
 /// Writes a YOLO-format data set (`images/*.jpg`, `labels/*.txt` with `class cx cy w h`
@@ -111,7 +113,12 @@ pub fn write_dataset(
     for k in 0..spec.scenes {
         progress(k, spec.scenes);
         let seed = spec.first_seed + u64::from(k);
-        let scene = Scene::new(SceneSpec::random(seed, spec.seconds_per_scene, spec.split))?;
+        let scene = Scene::new(SceneSpec::random_with_events(
+            seed,
+            spec.seconds_per_scene,
+            spec.split,
+            spec.events.clone(),
+        ))?;
         let (w, h) = (scene.spec().width, scene.spec().height);
         let count = scene.frame_count().max(1);
         let mut rgb = vec![0u8; scene.frame_len()];

@@ -106,12 +106,25 @@ impl SceneSpec {
     /// A varied 1280 × 720, 25 fps scene with one to four events, using the variants of `split`
     /// (even ids for training, odd for held out) for objects and background.
     pub fn random(seed: u64, duration_s: f64, split: Split) -> SceneSpec {
+        SceneSpec::random_with_events(seed, duration_s, split, 1..=4)
+    }
+
+    /// A random scene with a number of scripted events drawn from `events` (training sets use
+    /// more than [`SceneSpec::random`]'s 1–4 so that every frame has more to learn from). With
+    /// `1..=4` it is exactly [`SceneSpec::random`].
+    pub fn random_with_events(
+        seed: u64,
+        duration_s: f64,
+        split: Split,
+        events: std::ops::RangeInclusive<usize>,
+    ) -> SceneSpec {
         let mut r = Rng::stream(seed, 0x5EC);
         let variants = VariantSet::for_split(split);
         let ids = variants.ids();
         let (width, height) = (1280, 720);
         let pose = pose_for(&mut r, width, height);
-        let n = 1 + r.below(4);
+        let (lo, hi) = (*events.start(), (*events.end()).max(*events.start()));
+        let n = lo + r.below(hi - lo + 1);
         let events = (0..n)
             .map(|_| {
                 let appear_s = r.range(0.0, 0.6) * duration_s;

@@ -15,9 +15,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
-import queue
+import collections
+import concurrent.futures
 import re
-import threading
 
 import numpy as np
 from PIL import Image
@@ -141,8 +141,9 @@ def load_split(root, split, cache_long, log=print):
     """Loads a split into memory, downscaled so the long side is <= cache_long. Boxes in cached pixels."""
     cmap, desc = class_map_for(root)
     items = _list_split(root, split)
-    out = []
-    for p, lp in items:
+
+    def load(item):
+        p, lp = item
         im = Image.open(p)          # no exif_transpose: labels refer to stored pixels
         im = im.convert("RGB")
         W, H = im.size
@@ -152,7 +153,11 @@ def load_split(root, split, cache_long, log=print):
         w, h = im.size
         b, l = read_labels(lp, cmap)
         b = b * np.array([w, h, w, h], np.float32)
-        out.append(Sample(p, np.asarray(im), b, l, (W, H), root))
+        return Sample(p, np.asarray(im), b, l, (W, H), root)
+
+    # PIL decodes without the GIL: threads load in parallel, in the listed order
+    with concurrent.futures.ThreadPoolExecutor(min(16, os.cpu_count() or 1)) as ex:
+        out = list(ex.map(load, items))
     nbox = np.bincount(np.concatenate([s.labels for s in out]) if out else np.zeros(0, int), minlength=len(CLASSES))
     log(f"  {root} [{split}]: {len(out)} images, boxes per class {dict(zip(CLASSES, nbox.tolist()))} ({desc})")
     return out
@@ -163,12 +168,12 @@ def load_split(root, split, cache_long, log=print):
 
 def _place(canvas, img, boxes, scale, ox, oy):
     """Paste img scaled by `scale` with its top-left at (ox, oy) on canvas (clipped). Returns boxes moved."""
-    S = canvas.shape[0]
+    CH, CW = canvas.shape[:2]
     h, w = img.shape[:2]
     nw, nh = max(1, int(round(w * scale))), max(1, int(round(h * scale)))
     # crop the visible part in source coordinates first, so we never resize more than needed
     x0, y0 = max(0, -ox), max(0, -oy)
-    x1, y1 = min(nw, S - ox), min(nh, S - oy)
+    x1, y1 = min(nw, CW - ox), min(nh, CH - oy)
     if x1 > x0 and y1 > y0:
         sx0, sy0 = int(x0 / scale), int(y0 / scale)
         sx1, sy1 = min(w, int(np.ceil(x1 / scale)) + 1), min(h, int(np.ceil(y1 / scale)) + 1)
@@ -177,7 +182,7 @@ def _place(canvas, img, boxes, scale, ox, oy):
         crop = np.asarray(crop.resize((cw, ch), Image.BILINEAR))
         dx, dy = ox + int(round(sx0 * scale)), oy + int(round(sy0 * scale))
         cx0, cy0 = max(0, dx), max(0, dy)
-        cx1, cy1 = min(S, dx + cw), min(S, dy + ch)
+        cx1, cy1 = min(CW, dx + cw), min(CH, dy + ch)
         if cx1 > cx0 and cy1 > cy0:
             canvas[cy0:cy1, cx0:cx1] = crop[cy0 - dy:cy1 - dy, cx0 - dx:cx1 - dx]
     return boxes * scale + np.array([ox, oy, ox, oy], np.float32)
@@ -196,17 +201,20 @@ def _clip_boxes(boxes, labels, x0, y0, x1, y1, min_vis=0.35, min_px=2.0):
 
 
 def letterbox(sample, S):
-    """Deterministic eval transform: scale long side to S, pad bottom/right with grey. Returns img, scale."""
+    """Deterministic eval transform: scale to fit S (int = square, or (W, H)), pad bottom/right with grey.
+
+    Returns img, scale."""
+    W, H = (S, S) if isinstance(S, int) else S
     img = sample.img
     h, w = img.shape[:2]
-    s = S / max(w, h)
-    canvas = np.full((S, S, 3), 114, np.uint8)
+    s = min(W / w, H / h)
+    canvas = np.full((H, W, 3), 114, np.uint8)
     _place(canvas, img, np.zeros((0, 4), np.float32), s, 0, 0)
     return canvas, s
 
 
 def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6)):
-    """One S x S training image (uint8) + boxes (xyxy px) + labels."""
+    """One S x S training image (uint8) + boxes (xyxy px) + labels + colour jitter parameters."""
     canvas = np.full((S, S, 3), 114, np.uint8)
     bs, ls = [], []
     if rng.random() < p_mosaic:
@@ -245,70 +253,97 @@ def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6)):
         img = img[:, ::-1]
         boxes = boxes.copy()
         boxes[:, [0, 2]] = S - boxes[:, [2, 0]]
-    img = _colour_jitter(img, rng)
-    return img, boxes.astype(np.float32), labels.astype(np.int32)
+    return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng)
 
 
-def _colour_jitter(img, rng):
-    """HSV-style jitter: hue rotation (channel mix), saturation, value/contrast, occasional greyscale."""
-    x = img.astype(np.float32)
-    grey = x.mean(-1, keepdims=True)
-    sat = rng.uniform(0.5, 1.5) if rng.random() > 0.05 else 0.0
-    x = grey + (x - grey) * sat
-    # small hue rotation around the grey axis (Rodrigues in RGB)
-    a = rng.uniform(-0.3, 0.3)
-    c, s = np.cos(a), np.sin(a)
+def jitter_params(rng):
+    """Random colour jitter for one image: (saturation, hue angle, contrast, brightness).
+
+    Drawn here with the batch's generator, applied by `apply_jitter` (on the training device)."""
+    sat = rng.uniform(0.5, 1.5) if rng.random() > 0.05 else 0.0     # 5 % greyscale
+    hue = rng.uniform(-0.3, 0.3)
+    return np.array([sat, hue, rng.uniform(0.7, 1.3), rng.uniform(0.6, 1.4)], np.float32)
+
+
+def apply_jitter(xp, imgs, params):
+    """HSV-style jitter on a batch, with numpy or jax.numpy as `xp`: saturation, a hue rotation
+    around the grey axis (Rodrigues in RGB), contrast and brightness. imgs [B,H,W,3] 0..255."""
+    sat, a, con, bri = (params[:, i][:, None, None, None] for i in range(4))
+    grey = imgs.mean(-1, keepdims=True)
+    x = grey + (imgs - grey) * sat
+    c, s = xp.cos(a), xp.sin(a)
     k = 1.0 / 3.0
-    sq = np.sqrt(k)
-    m = np.array([[c + (1 - c) * k, k * (1 - c) - sq * s, k * (1 - c) + sq * s],
-                  [k * (1 - c) + sq * s, c + k * (1 - c), k * (1 - c) - sq * s],
-                  [k * (1 - c) - sq * s, k * (1 - c) + sq * s, c + k * (1 - c)]], np.float32)
-    x = x @ m.T
-    x = (x - 128.0) * rng.uniform(0.7, 1.3) + 128.0 * rng.uniform(0.6, 1.4)
-    return np.clip(x, 0, 255).astype(np.uint8)
+    sq = np.sqrt(k).astype(np.float32)
+    # rotated channel r' = sum_j m[r][j] x[j]; m = c I + (1-c) k 11^T + sq s [u]_x
+    rot = [[c + (1 - c) * k, k * (1 - c) - sq * s, k * (1 - c) + sq * s],
+           [k * (1 - c) + sq * s, c + k * (1 - c), k * (1 - c) - sq * s],
+           [k * (1 - c) - sq * s, k * (1 - c) + sq * s, c + k * (1 - c)]]
+    ch = [x[..., j:j + 1] for j in range(3)]
+    x = xp.concatenate([rot[r][0] * ch[0] + rot[r][1] * ch[1] + rot[r][2] * ch[2] for r in range(3)], -1)
+    x = (x - 128.0) * con + 128.0 * bri
+    return xp.clip(x, 0.0, 255.0)
+
+
+def make_batch(samples, p, S, B, M, rng):
+    """One augmented batch: (images [B,S,S,3] uint8, boxes [B,M,4] xyxy px, labels [B,M], mask [B,M],
+    colour jitter [B,4] for `apply_jitter`)."""
+    imgs = np.empty((B, S, S, 3), np.uint8)
+    jit = np.zeros((B, 4), np.float32)
+    gb = np.zeros((B, M, 4), np.float32)
+    gl = np.zeros((B, M), np.int32)
+    gm = np.zeros((B, M), bool)
+    for i in range(B):
+        idx = int(rng.choice(len(samples), p=p))
+        im, b, l, jit[i] = augment(samples, idx, rng, S)
+        if len(b) > M:
+            keep = rng.choice(len(b), M, replace=False)
+            b, l = b[keep], l[keep]
+        imgs[i] = im
+        gb[i, :len(b)] = b
+        gl[i, :len(b)] = l
+        gm[i, :len(b)] = True
+    return imgs, gb, gl, gm, jit
+
+
+# Worker processes get the loader's data by fork (nothing is pickled but the step number).
+_WORKER = None
+
+
+def _worker_batch(step):
+    samples, p, S, B, M, seed = _WORKER
+    return make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]))
 
 
 class Loader:
-    """Background thread producing augmented batches: (images [B,S,S,3] f32 0..1, boxes [B,M,4], labels, mask)."""
+    """Augmented batches in step order, made by `workers` forked processes.
 
-    def __init__(self, samples, weights, S, batch, max_boxes, seed, prefetch=4):
-        self.samples, self.S, self.B, self.M = samples, S, batch, max_boxes
-        self.p = np.asarray(weights, np.float64) / np.sum(weights)
-        self.rng = np.random.default_rng(seed)
-        self.q = queue.Queue(prefetch)
-        self.stop = False
-        self.t = threading.Thread(target=self._run, daemon=True)
-        self.t.start()
+    Batch k is drawn from its own generator seeded with (seed, k), so the batches -- and the
+    trained model -- are the same whatever the number of workers. Create the loader before JAX
+    starts its threads (fork after that is unsafe)."""
 
-    def _run(self):
-        while not self.stop:
-            self.q.put(self._batch())
+    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0):
+        global _WORKER
+        import multiprocessing as mp
 
-    def _batch(self):
-        B, S, M = self.B, self.S, self.M
-        imgs = np.empty((B, S, S, 3), np.uint8)
-        gb = np.zeros((B, M, 4), np.float32)
-        gl = np.zeros((B, M), np.int32)
-        gm = np.zeros((B, M), bool)
-        for i in range(B):
-            idx = int(self.rng.choice(len(self.samples), p=self.p))
-            im, b, l = augment(self.samples, idx, self.rng, S)
-            if len(b) > M:
-                keep = self.rng.choice(len(b), M, replace=False)
-                b, l = b[keep], l[keep]
-            imgs[i] = im
-            gb[i, :len(b)] = b
-            gl[i, :len(b)] = l
-            gm[i, :len(b)] = True
-        return imgs, gb, gl, gm
+        p = np.asarray(weights, np.float64) / np.sum(weights)
+        _WORKER = (samples, p, S, batch, max_boxes, seed)
+        self.workers = max(1, workers or min(16, os.cpu_count() or 1))
+        self.pool = mp.get_context("fork").Pool(self.workers)
+        self.todo = iter(range(start, steps))
+        self.ahead = collections.deque()       # at most 2 batches per worker in flight
+        for _ in range(2 * self.workers):
+            self._submit()
+
+    def _submit(self):
+        step = next(self.todo, None)
+        if step is not None:
+            self.ahead.append(self.pool.apply_async(_worker_batch, (step,)))
 
     def next(self):
-        return self.q.get()
+        batch = self.ahead.popleft().get()
+        self._submit()
+        return batch
 
     def close(self):
-        self.stop = True
-        try:
-            while True:
-                self.q.get_nowait()
-        except queue.Empty:
-            pass
+        self.pool.terminate()
+        self.pool.join()

@@ -72,6 +72,8 @@ def to_numpy(tree):
 
 
 def export_onnx(params, state, size, path, arch=DEFAULT_ARCH, metrics_doc=""):
+    """Writes the ONNX graph for input `size` (square side or (width, height)). Returns N anchors."""
+    w, h = (size, size) if isinstance(size, int) else size
     params, state = to_numpy(params), to_numpy(state)
     F = OnnxOps(params, state)
     outs = forward(F, "images", arch)
@@ -96,7 +98,7 @@ def export_onnx(params, state, size, path, arch=DEFAULT_ARCH, metrics_doc=""):
     N = anchors.shape[0]
     graph = helper.make_graph(
         F.nodes, "street_v1",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, size, size])],
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, h, w])],
         [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", 4 + NUM_CLASSES, N])],
         F.inits)
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -104,7 +106,7 @@ def export_onnx(params, state, size, path, arch=DEFAULT_ARCH, metrics_doc=""):
     m.ir_version = IR_VERSION
     meta = {
         "names": "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(CLASSES)) + "}",
-        "imgsz": f"[{size}, {size}]",
+        "imgsz": f"[{h}, {w}]",
         "stride": str(max(STRIDES)),
         "task": "detect",
         "batch": "-1",

@@ -193,13 +193,16 @@ def _sigmoid(jnp, x):
 
 
 def anchors_for(size):
-    """Anchor points (cell centres, input pixels) and strides, in output order (P3, P4, P5; row-major)."""
+    """Anchor points (cell centres, input pixels) and strides, in output order (P3, P4, P5; row-major).
+
+    `size` is the square side or (width, height)."""
+    w, h = (size, size) if isinstance(size, int) else size
     pts, strides = [], []
     for s in STRIDES:
-        g = size // s
-        ys, xs = np.meshgrid(np.arange(g), np.arange(g), indexing="ij")
+        gw, gh = w // s, h // s
+        ys, xs = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
         pts.append(np.stack([(xs.ravel() + 0.5) * s, (ys.ravel() + 0.5) * s], 1))
-        strides.append(np.full(g * g, s, np.float32))
+        strides.append(np.full(gw * gh, s, np.float32))
     return np.concatenate(pts).astype(np.float32), np.concatenate(strides).astype(np.float32)
 
 

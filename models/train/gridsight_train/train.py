@@ -37,9 +37,9 @@ def parse():
     ap.add_argument("--facade", default=None, help=f"facade-signs folder (default {DEFAULT_FACADE} if present)")
     ap.add_argument("--no-facade", action="store_true")
     ap.add_argument("--out", default="runs/street-v1")
-    ap.add_argument("--size", type=int, default=320, help="square input size (multiple of 32)")
-    ap.add_argument("--batch", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=1800)
+    ap.add_argument("--size", type=int, default=640, help="square input size (multiple of 32)")
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--wd", type=float, default=0.05)
     ap.add_argument("--warmup", type=int, default=150)
@@ -48,24 +48,28 @@ def parse():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--facade-weight", type=float, default=0.5, help="share of facade images in each batch")
     ap.add_argument("--init", default=None, help="start from a checkpoint .npz (fine-tuning)")
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="stop training early after this many minutes (0 = never); the run still evaluates and "
+                         "exports, and metrics.json records the step it stopped at")
+    ap.add_argument("--workers", type=int, default=0, help="augmentation processes (0 = one per CPU, at most 16)")
+    ap.add_argument("--export-size", default="640x384",
+                    help="ONNX input WxH (multiples of 32; 'square' = SIZExSIZE). The network is fully convolutional, "
+                         "so a model trained on square crops can take 640x384 for 16:9 frames with less padding")
     return ap.parse_args()
 
 
 def main():
     a = parse()
     t_start = time.time()
-    import jax
-    import jax.numpy as jnp
-
-    from . import loss as L
-
     assert a.size % 32 == 0
+    ew, eh = (int(v) for v in (f"{a.size}x{a.size}" if a.export_size == "square" else a.export_size).lower().split("x"))
+    assert ew % 32 == 0 and eh % 32 == 0, "--export-size: width and height must be multiples of 32"
     os.makedirs(a.out, exist_ok=True)
     np.random.seed(a.seed)
     cache_long = int(a.size * 2)
 
     # ---------------------------------------------------------------- data
-    log(f"gridsight_train {__version__}  jax {jax.__version__}  {platform.machine()}  input {a.size}x{a.size}  batch {a.batch}  steps {a.steps}")
+    log(f"gridsight_train {__version__}  {platform.machine()}  input {a.size}x{a.size}  batch {a.batch}  steps {a.steps}")
     facade = None if a.no_facade else (a.facade or (DEFAULT_FACADE if os.path.isdir(DEFAULT_FACADE) else None))
     if not a.data and not facade:
         sys.exit("no data: give --data DIR and/or --facade DIR")
@@ -89,6 +93,16 @@ def main():
         share /= sum(1 for k, _ in train_sets if k == kind)
         samples += ss
         weights += [share / max(1, len(ss))] * len(ss)
+
+    # The augmentation workers are forked now, before JAX starts any threads.
+    loader = D.Loader(samples, weights, a.size, a.batch, a.max_boxes, a.seed, a.steps, a.workers or None)
+    import jax
+    import jax.numpy as jnp
+
+    from . import loss as L
+
+    log(f"jax {jax.__version__} on {jax.devices()[0].platform} ({jax.devices()[0].device_kind}); "
+        f"{loader.workers} augmentation processes")
 
     # ---------------------------------------------------------------- model / optimiser
     params, state = Mdl.init_model(a.seed)
@@ -117,8 +131,8 @@ def main():
         return tot, (ns, aux)
 
     @jax.jit
-    def train_step(p, s, opt, ema, step, imgs, gb, gl, gm):
-        x = imgs.astype(jnp.float32) / 255.0
+    def train_step(p, s, opt, ema, step, imgs, gb, gl, gm, jit):
+        x = D.apply_jitter(jnp, imgs.astype(jnp.float32), jit) / 255.0
         (tot, (ns, aux)), g = jax.value_and_grad(loss_fn, has_aux=True)(p, s, x, gb, gl, gm)
         gnorm = jnp.sqrt(sum(jnp.sum(v * v) for v in jax.tree.leaves(g)))
         g = jax.tree.map(lambda v: v * jnp.minimum(1.0, 10.0 / (gnorm + 1e-6)), g)
@@ -142,8 +156,10 @@ def main():
 
     @jax.jit
     def infer(p, s, imgs):
+        # anchors for this input's shape (static under jit): square eval or the export's W x H
+        a_pts = jnp.asarray(Mdl.anchors_for((imgs.shape[2], imgs.shape[1]))[0])
         ltrb, logits, _ = Mdl.apply(p, s, imgs.astype(jnp.float32) / 255.0, False)
-        xy = (anc[None] + (ltrb[..., 2:] - ltrb[..., :2]) / 2)
+        xy = (a_pts[None] + (ltrb[..., 2:] - ltrb[..., :2]) / 2)
         wh = ltrb[..., :2] + ltrb[..., 2:]
         return jnp.concatenate([xy, wh, jax.nn.sigmoid(logits)], -1).transpose(0, 2, 1)   # [B, 4+C, N]
 
@@ -173,15 +189,19 @@ def main():
         return "\n".join(lines)
 
     # ---------------------------------------------------------------- loop
-    loader = D.Loader(samples, weights, a.size, a.batch, a.max_boxes, a.seed)
     log("compiling the training step (about 10-20 s) ...")
     t_train0 = time.time()
     step_times = []
     hist = []
+    stopped_at = None
     for step in range(a.steps):
+        if a.max_minutes and time.time() - t_train0 > a.max_minutes * 60:
+            stopped_at = step
+            log(f"stopping early at step {step}/{a.steps}: --max-minutes {a.max_minutes} reached")
+            break
         t0 = time.time()
-        imgs, gb, gl, gm = loader.next()
-        params, state, opt, ema, aux = train_step(params, state, opt, ema, jnp.float32(step), imgs, gb, gl, gm)
+        imgs, gb, gl, gm, jit = loader.next()
+        params, state, opt, ema, aux = train_step(params, state, opt, ema, jnp.float32(step), imgs, gb, gl, gm, jit)
         if step % 10 == 0 or step == a.steps - 1:
             aux = {k: float(v) for k, v in aux.items()}
             hist.append({"step": step, **aux})
@@ -208,7 +228,7 @@ def main():
     ck = os.path.join(a.out, "checkpoint.npz")
     np.savez(ck, ema=np.array(X.to_numpy(ema["p"]), dtype=object), state=np.array(X.to_numpy(ema["s"]), dtype=object))
     onnx_path = os.path.join(a.out, "model.onnx")
-    N = X.export_onnx(ema["p"], ema["s"], a.size, onnx_path)
+    N = X.export_onnx(ema["p"], ema["s"], (ew, eh), onnx_path)
     size_mb = os.path.getsize(onnx_path) / 1e6
     log(f"wrote {onnx_path} ({size_mb:.2f} MB, output0 [batch, {4 + len(CLASSES)}, {N}])")
     # the ONNX graph must reproduce the JAX model
@@ -216,7 +236,7 @@ def main():
 
     sess = ort.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
     vs = next(iter(v for v in val_sets.values() if v))
-    im, _ = D.letterbox(vs[0], a.size)
+    im, _ = D.letterbox(vs[0], (ew, eh))
     ref = np.asarray(infer(ema["p"], ema["s"], jnp.asarray(im[None])))
     got = sess.run(None, {"images": (im.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]})[0]
     err = float(np.max(np.abs(ref - got)))
@@ -226,20 +246,23 @@ def main():
     metrics = {
         "model": "street-v1",
         "classes": list(CLASSES),
-        "input": {"name": "images", "shape": ["batch", 3, a.size, a.size], "layout": "NCHW", "colour": "RGB",
+        "input": {"name": "images", "shape": ["batch", 3, eh, ew], "trained_on": f"{a.size}x{a.size} crops", "layout": "NCHW", "colour": "RGB",
                   "normalisation": "x / 255", "resize": "letterbox (keep aspect, pad 114 grey)"},
         "output": {"name": "output0", "shape": ["batch", 4 + len(CLASSES), N], "format": "yolov8"},
         "parameters": nparam,
         "onnx_bytes": os.path.getsize(onnx_path),
         "train_seconds": round(train_s, 1),
         "total_seconds": round(time.time() - t_start, 1),
-        "steps": a.steps, "batch": a.batch, "seconds_per_step": round(float(np.mean(step_times)) if step_times else 0, 3),
+        "steps": a.steps, "stopped_early_at_step": stopped_at, "batch": a.batch, "size": a.size, "seconds_per_step": round(float(np.mean(step_times)) if step_times else 0, 3),
         "seed": a.seed,
+        "command": " ".join(sys.argv),
         "data": {"train": [d for d in a.data] + ([facade] if facade else []),
                  "train_images": len(samples), "held_out": {k: len(v) for k, v in val_sets.items()}},
         "held_out_metrics": ev,
         "onnx_vs_jax_max_abs_diff": err,
         "loss_history": hist[-20:],
+        "device": f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
+        "augmentation_processes": loader.workers,
         "versions": {"jax": jax.__version__, "onnxruntime": ort.__version__, "python": platform.python_version()},
     }
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
