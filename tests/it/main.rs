@@ -9,3 +9,4 @@ mod ingest;
 mod manifest;
 mod pipeline;
 mod scene;
+mod street_model;
