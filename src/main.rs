@@ -275,6 +275,26 @@ struct EvalArgs {
     /// ONNX Runtime threads per model.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Tiling factors at which the text detector also runs on tiles of each scene's wall and
+    /// lamp-post band (comma-separated; "" for none).
+    #[arg(long, value_name = "SCALES", default_value = "2,3", value_parser = parse_scales)]
+    tile_scales: Scales,
+}
+
+/// Tiling factors from `--tile-scales`.
+#[derive(Debug, Clone)]
+struct Scales(Vec<f32>);
+
+fn parse_scales(text: &str) -> Result<Scales, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| match v.parse::<f32>() {
+            Ok(s) if (1.0..=4.0).contains(&s) => Ok(s),
+            _ => Err(format!("expected factors from 1 to 4, got {v:?}")),
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Scales)
 }
 
 #[derive(Subcommand, Debug)]
@@ -610,6 +630,7 @@ fn run_eval(args: EvalArgs, onnxruntime: Option<PathBuf>) -> anyhow::Result<Exit
     options.cases_scenes = args.cases_scenes;
     options.cases_seconds = args.cases_seconds.max(90.0);
     options.threads = args.threads.max(1);
+    options.tile_scales = args.tile_scales.0;
     options.onnxruntime = onnxruntime;
     if let Some(only) = &args.only {
         options.parts = eval::Parts::parse(only).map_err(|e| anyhow::anyhow!("--only: {e}"))?;

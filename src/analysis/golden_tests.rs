@@ -312,4 +312,5 @@ golden!(
     static_classified,
     restart_with_history,
     mask,
+    signage_presence,
 );

@@ -102,6 +102,10 @@ fn default_min_score() -> f32 {
     0.5
 }
 
+fn default_min_presence() -> f32 {
+    0.5
+}
+
 fn default_cooldown() -> Duration {
     Duration::from_secs(30 * 60)
 }
@@ -112,14 +116,19 @@ fn default_recurrence_window() -> Duration {
 
 /// When a category becomes a candidate.
 ///
-/// JSON: `{"min_score": 0.5, "min_dwell": 300, "cooldown": 1800, "schedule": null}` with
-/// durations in seconds; `min_score` and `cooldown` may be left out (0.5, 30 min).
+/// JSON: `{"min_score": 0.5, "min_presence": 0.5, "min_dwell": 300, "cooldown": 1800,
+/// "schedule": null}` with durations in seconds; all but `min_dwell` may be left out (0.5, 0.5,
+/// 30 min, always).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     /// Minimum track score (the median of its recent scores).
     #[serde(default = "default_min_score")]
     pub min_score: f32,
+    /// Minimum share of the detector's runs that saw the object while it dwelt
+    /// ([`super::tracker::Track::presence`]): something seen only now and then is not there.
+    #[serde(default = "default_min_presence")]
+    pub min_presence: f32,
     /// How long the violation must persist (enforced time only).
     #[serde(with = "super::time::secs")]
     pub min_dwell: Duration,
@@ -134,7 +143,7 @@ pub struct Rule {
 
 impl Rule {
     /// The built-in rule: min_dwell 5 min (vending), 10 min (stacking, occupation), 2 min
-    /// (signage); cooldown 30 min; min_score 0.5; always enforced.
+    /// (signage); cooldown 30 min; min_score 0.5; min_presence 0.5; always enforced.
     pub fn default_for(category: Category) -> Rule {
         let minutes = match category {
             Category::StreetVending => 5,
@@ -143,6 +152,7 @@ impl Rule {
         };
         Rule {
             min_score: default_min_score(),
+            min_presence: default_min_presence(),
             min_dwell: Duration::from_secs(minutes * 60),
             cooldown: default_cooldown(),
             schedule: None,
@@ -154,6 +164,12 @@ impl Rule {
             return Err(RuleError::MinScore {
                 rule,
                 min_score: self.min_score,
+            });
+        }
+        if !(0.0..=1.0).contains(&self.min_presence) {
+            return Err(RuleError::MinPresence {
+                rule,
+                min_presence: self.min_presence,
             });
         }
         if self.schedule.as_ref().is_some_and(Vec::is_empty) {
@@ -222,6 +238,8 @@ impl RuleSet {
 pub enum RuleError {
     #[error("rule {rule}: min_score {min_score} is outside 0..=1")]
     MinScore { rule: String, min_score: f32 },
+    #[error("rule {rule}: min_presence {min_presence} is outside 0..=1")]
+    MinPresence { rule: String, min_presence: f32 },
     #[error("rule {rule}: schedule is empty, so it would never be enforced (leave it out or null for always)")]
     EmptySchedule { rule: String },
     #[error("zone_overrides names zone `{zone}`, which is not configured for this camera")]
@@ -547,7 +565,10 @@ impl Rules {
                 continue;
             }
             let start = state.floor.map_or(entered, |f| f.max(entered));
-            if since(track.last_seen(), start) < rule.min_dwell || track.score() < rule.min_score {
+            if since(track.last_seen(), start) < rule.min_dwell
+                || track.score() < rule.min_score
+                || track.presence() < rule.min_presence
+            {
                 continue;
             }
             state.done = true;

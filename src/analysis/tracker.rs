@@ -61,6 +61,7 @@ pub struct Track {
     first_seen: SystemTime,
     last_seen: SystemTime,
     hits: u32,
+    misses: u32,
     confirmed: bool,
     scores: VecDeque<f32>,
 }
@@ -109,6 +110,18 @@ impl Track {
     /// How many observations the track has absorbed.
     pub fn hits(&self) -> u32 {
         self.hits
+    }
+
+    /// Runs of the track's detector that did not see it, while the track lived.
+    pub fn misses(&self) -> u32 {
+        self.misses
+    }
+
+    /// Share of its detector's runs that saw the track: hits / (hits + misses). A sign on a wall
+    /// is seen on nearly every run; text glimpsed now and then on passing goods or clothes is not.
+    pub fn presence(&self) -> f32 {
+        let runs = self.hits.saturating_add(self.misses).max(1);
+        self.hits as f32 / runs as f32
     }
 
     /// Whether the track has had `min_hits` observations (it stays confirmed afterwards).
@@ -301,6 +314,12 @@ impl Tracker {
             out.matched.push(track.id);
         }
 
+        for (track, used) in self.tracks.iter_mut().zip(&track_used) {
+            if track.source == source && !used {
+                track.misses = track.misses.saturating_add(1);
+            }
+        }
+
         for (oi, obs) in observations.iter().enumerate() {
             if obs_used[oi] {
                 continue;
@@ -318,6 +337,7 @@ impl Tracker {
                 first_seen,
                 last_seen: t,
                 hits: 1,
+                misses: 0,
                 confirmed: min_hits <= 1,
                 scores: VecDeque::from([obs.score]),
             });

@@ -19,6 +19,7 @@ use super::metrics::{text_found, ClassTally, GtBox, ScoredBox};
 use super::report::{Rate, Timing};
 use super::{EvalOptions, Loaded};
 use crate::inference::model::ImageRef;
+use crate::inference::TiledFrame;
 use crate::synth::{ObjectClass, Scene, SceneSpec, Split};
 
 /// Ground-truth objects less visible than this are ignored for AP.
@@ -72,20 +73,139 @@ pub struct ClassReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct TextReport {
     pub model: String,
-    /// The input size the manifest feeds (`640x384`).
-    pub input: String,
     /// Frames with at least one poster.
     pub frames: usize,
+    /// Distinct posters (scene, object) behind the appearances.
+    pub posters: usize,
+    /// Each way the detector was given the frames: the manifest's input first, then the frames'
+    /// own resolution, then tiles at each scale.
+    pub settings: Vec<TextSetting>,
+    /// The region tiled, in words.
+    pub tiled_region: String,
+    /// Mean share of the frame the tiled region covers.
+    pub tiled_region_share: f64,
+}
+
+/// One way of giving the text detector the frames, and what it found.
+#[derive(Debug, Clone, Serialize)]
+pub struct TextSetting {
+    /// `model input 640x384`, `input 1280x736`, `tiles x2`.
+    pub setting: String,
+    /// Tiling factor, for tiled settings.
+    pub scale: Option<f32>,
     /// Poster appearances found / all (one per poster per frame).
     pub recall: Rate,
     /// The same by shape kind.
     pub by_kind: BTreeMap<String, Rate>,
-    /// The same at the frames' own resolution (`full_resolution_input`), when run.
-    pub recall_full_resolution: Option<Rate>,
-    pub full_resolution_input: Option<String>,
-    /// Distinct posters (scene, object) behind the appearances.
-    pub posters: usize,
+    /// Model inputs run per frame (tiles + the whole frame for tiled settings; 1 otherwise).
+    pub inputs_per_frame: f64,
     pub ms_per_frame: f64,
+}
+
+/// The band of a generated scene a camera admin would draw as `no_signage` zones: the shopfront
+/// wall and the line of lamp posts along the far kerb, from 0.3 m to 2.8 m above the sidewalk
+/// (where the generator mounts posters, banners and pole sheets; shop signs hang higher), over
+/// the visible street. Returns the two zones (quadrilaterals, normalised image coordinates) and
+/// their bounding box clipped to the image; `None` when the band is not in view. Taken from the
+/// scene's layout and camera, never from the posters.
+pub fn poster_band(scene: &Scene) -> Option<(crate::domain::BBox, Vec<Vec<[f32; 2]>>)> {
+    const LOW_M: f64 = 0.3;
+    const HIGH_M: f64 = 2.8;
+    let l = scene.layout();
+    let (w, h) = (
+        f64::from(scene.spec().width),
+        f64::from(scene.spec().height),
+    );
+    let inside = |p: [f64; 2]| (0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1]);
+    let project = |along: f64, across: f64, z: f64| {
+        let (east, north) = l.to_enu(along, across);
+        scene.camera().project([east, north, z])
+    };
+    let mut bbox: Option<[f64; 4]> = None;
+    let mut zones = Vec::new();
+    // Lamp posts stand 0.35 m behind the far kerb (see the scene's layout of poles).
+    for across in [l.far_kerb_m + 0.35, l.wall_m] {
+        // The stretch of this line in view, sampled every 0.25 m at six heights.
+        let mut seen: Option<(f64, f64)> = None;
+        for step in 0..=640 {
+            let along = -80.0 + f64::from(step) * 0.25;
+            for k in 0..6 {
+                let z = LOW_M + (HIGH_M - LOW_M) * f64::from(k) / 5.0;
+                let Some(p) = project(along, across, z).filter(|p| inside(*p)) else {
+                    continue;
+                };
+                let b = bbox.get_or_insert([p[0], p[1], p[0], p[1]]);
+                *b = [
+                    b[0].min(p[0]),
+                    b[1].min(p[1]),
+                    b[2].max(p[0]),
+                    b[3].max(p[1]),
+                ];
+                let s = seen.get_or_insert((along, along));
+                *s = (s.0.min(along), s.1.max(along));
+            }
+        }
+        let Some((a0, a1)) = seen else {
+            continue;
+        };
+        let corners = [(a0, LOW_M), (a1, LOW_M), (a1, HIGH_M), (a0, HIGH_M)];
+        let quad: Option<Vec<[f32; 2]>> = corners
+            .iter()
+            .map(|&(along, z)| {
+                project(along, across, z).map(|p| [(p[0] / w) as f32, (p[1] / h) as f32])
+            })
+            .collect();
+        zones.extend(quad);
+    }
+    let b = bbox?;
+    (b[2] > b[0] && b[3] > b[1]).then(|| {
+        (
+            crate::domain::BBox::new(
+                (b[0] / w) as f32,
+                (b[1] / h) as f32,
+                (b[2] / w) as f32,
+                (b[3] / h) as f32,
+            ),
+            zones,
+        )
+    })
+}
+
+/// Counts of one text setting while frames are run.
+#[derive(Debug, Default)]
+struct SettingTally {
+    found: usize,
+    total: usize,
+    by_kind: BTreeMap<String, (usize, usize)>,
+    time: Duration,
+    frames: usize,
+    inputs: usize,
+}
+
+impl SettingTally {
+    fn add(&mut self, kind: &str, found: bool) {
+        self.total += 1;
+        self.found += usize::from(found);
+        let e = self.by_kind.entry(kind.to_string()).or_default();
+        e.0 += usize::from(found);
+        e.1 += 1;
+    }
+
+    fn report(&self, setting: String, scale: Option<f32>) -> TextSetting {
+        let n = self.frames.max(1) as f64;
+        TextSetting {
+            setting,
+            scale,
+            recall: Rate::new(self.found, self.total),
+            by_kind: self
+                .by_kind
+                .iter()
+                .map(|(k, (f, n))| (k.clone(), Rate::new(*f, *n)))
+                .collect(),
+            inputs_per_frame: self.inputs as f64 / n,
+            ms_per_frame: self.time.as_secs_f64() * 1000.0 / n,
+        }
+    }
 }
 
 /// What `run` measured.
@@ -120,17 +240,16 @@ pub fn run(
         })
         .unwrap_or_default();
     let mut tallies: BTreeMap<ObjectClass, ClassTally> = BTreeMap::new();
-    let (mut render_time, mut object_time, mut text_time, mut text_full_time) = (
-        Duration::ZERO,
-        Duration::ZERO,
-        Duration::ZERO,
-        Duration::ZERO,
-    );
+    let (mut render_time, mut object_time) = (Duration::ZERO, Duration::ZERO);
     let (mut frames, mut text_frames) = (0usize, 0usize);
-    let mut posters_total = 0usize;
-    let mut posters_found = 0usize;
-    let mut posters_found_full = 0usize;
-    let mut by_kind: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut plain = SettingTally::default();
+    let mut full = SettingTally::default();
+    let mut tiled: Vec<SettingTally> = options
+        .tile_scales
+        .iter()
+        .map(|_| SettingTally::default())
+        .collect();
+    let mut region_share = 0.0f64;
     let mut distinct_posters = std::collections::BTreeSet::new();
 
     for k in 0..options.scenes {
@@ -148,6 +267,7 @@ pub fn run(
         ))?;
         render_time += t.elapsed();
         let (w, h) = (scene.spec().width, scene.spec().height);
+        let band = poster_band(&scene);
         let count = scene.frame_count().max(1);
         let n = u64::from(options.frames_per_scene.max(1));
         let mut rgb = vec![0u8; scene.frame_len()];
@@ -214,29 +334,59 @@ pub fn run(
                 if posters.is_empty() {
                     continue;
                 }
+                text_frames += 1;
+                let mut runs: Vec<(&mut SettingTally, Vec<crate::domain::Detection>)> = Vec::new();
                 let t = Instant::now();
                 let (outputs, _) = m.model.run(&[image])?;
-                text_time += t.elapsed();
-                text_frames += 1;
-                let boxes = outputs.into_iter().next().unwrap_or_default().detections;
-                let full_boxes = match text_full.as_deref_mut() {
-                    Some(m) => {
-                        let t = Instant::now();
-                        let (outputs, _) = m.model.run(&[image])?;
-                        text_full_time += t.elapsed();
-                        outputs.into_iter().next().unwrap_or_default().detections
-                    }
-                    None => Vec::new(),
-                };
+                plain.time += t.elapsed();
+                plain.frames += 1;
+                plain.inputs += 1;
+                runs.push((
+                    &mut plain,
+                    outputs.into_iter().next().unwrap_or_default().detections,
+                ));
+                if let Some(mf) = text_full.as_deref_mut() {
+                    let t = Instant::now();
+                    let (outputs, _) = mf.model.run(&[image])?;
+                    full.time += t.elapsed();
+                    full.frames += 1;
+                    full.inputs += 1;
+                    runs.push((
+                        &mut full,
+                        outputs.into_iter().next().unwrap_or_default().detections,
+                    ));
+                }
+                let frame = band
+                    .as_ref()
+                    .and_then(|(b, zones)| TiledFrame::same(image, b, zones));
+                if let (Some((b, _)), Some(_)) = (&band, &frame) {
+                    region_share += f64::from(b.area());
+                }
+                for (tally, &scale) in tiled.iter_mut().zip(&options.tile_scales) {
+                    let boxes = match &frame {
+                        Some(frame) => {
+                            let t = Instant::now();
+                            let (output, timings) = m.model.run_with_tiles(frame, scale)?;
+                            tally.time += t.elapsed();
+                            tally.inputs += timings.batch;
+                            output.detections
+                        }
+                        // No band in view: the whole frame as without tiles.
+                        None => {
+                            let t = Instant::now();
+                            let (outputs, _) = m.model.run(&[image])?;
+                            tally.time += t.elapsed();
+                            tally.inputs += 1;
+                            outputs.into_iter().next().unwrap_or_default().detections
+                        }
+                    };
+                    tally.frames += 1;
+                    runs.push((tally, boxes));
+                }
                 for (kind, poster, track) in posters {
-                    let found = boxes.iter().any(|d| text_found(&d.bbox, &poster));
-                    posters_found_full +=
-                        usize::from(full_boxes.iter().any(|d| text_found(&d.bbox, &poster)));
-                    posters_total += 1;
-                    posters_found += usize::from(found);
-                    let e = by_kind.entry(kind.to_string()).or_default();
-                    e.0 += usize::from(found);
-                    e.1 += 1;
+                    for (tally, boxes) in &mut runs {
+                        tally.add(kind, boxes.iter().any(|d| text_found(&d.bbox, &poster)));
+                    }
                     distinct_posters.insert((seed, track));
                 }
             }
@@ -289,33 +439,38 @@ pub fn run(
     }
     if let Some(m) = text {
         let input = &m.model.manifest().input;
-        out.text = Some(TextReport {
-            model: m.name.clone(),
-            input: format!("{}x{}", input.width, input.height),
-            frames: text_frames,
-            recall: Rate::new(posters_found, posters_total),
-            recall_full_resolution: text_full
-                .as_ref()
-                .map(|_| Rate::new(posters_found_full, posters_total)),
-            full_resolution_input: text_full.as_ref().map(|m| {
-                let i = &m.model.manifest().input;
-                format!("{}x{}", i.width, i.height)
-            }),
-            by_kind: by_kind
-                .into_iter()
-                .map(|(k, (f, n))| (k, Rate::new(f, n)))
-                .collect(),
-            posters: distinct_posters.len(),
-            ms_per_frame: per_frame(text_time, text_frames),
-        });
+        let size = format!("{}x{}", input.width, input.height);
+        let mut settings = vec![plain.report(format!("model input {size}"), None)];
         out.timings
-            .push(Timing::new("text detector (part 3)", text_time));
-        if text_full.is_some() {
+            .push(Timing::new("text detector (part 3)", plain.time));
+        if let Some(mf) = &text_full {
+            let i = &mf.model.manifest().input;
+            settings.push(full.report(format!("input {}x{}", i.width, i.height), None));
             out.timings.push(Timing::new(
                 "text detector at full resolution (part 3)",
-                text_full_time,
+                full.time,
             ));
         }
+        for (tally, &scale) in tiled.iter().zip(&options.tile_scales) {
+            settings.push(tally.report(format!("tiles x{scale}"), Some(scale)));
+            out.timings.push(Timing::new(
+                &format!("text detector, tiles x{scale} (part 3)"),
+                tally.time,
+            ));
+        }
+        out.text = Some(TextReport {
+            model: m.name.clone(),
+            frames: text_frames,
+            posters: distinct_posters.len(),
+            settings,
+            tiled_region: format!(
+                "per scene, two zones from the scene's layout as an admin draws no_signage zones: \
+                 the shopfront wall and the lamp-post line, 0.3-2.8 m above the sidewalk along \
+                 the visible street; tiles of {size} over their bounding box that meet a zone, \
+                 the whole frame at {size} elsewhere"
+            ),
+            tiled_region_share: region_share / text_frames.max(1) as f64,
+        });
     }
     Ok(out)
 }

@@ -116,6 +116,9 @@ pub struct EvalOptions {
     pub parts: Parts,
     /// ONNX Runtime intra-op threads per model.
     pub threads: usize,
+    /// Part 3: tiling factors at which the text detector also runs on tiles of the scene's
+    /// wall and lamp-post band (see `frames::poster_band`).
+    pub tile_scales: Vec<f32>,
     /// ONNX Runtime library named on the command line.
     pub onnxruntime: Option<PathBuf>,
 }
@@ -141,6 +144,7 @@ impl EvalOptions {
             work_dir,
             parts: Parts::ALL,
             threads: 2,
+            tile_scales: vec![2.0, 3.0],
             onnxruntime: None,
         }
     }

@@ -233,19 +233,34 @@ impl fmt::Display for Report {
                      distinct posters",
                     t.model, t.frames, t.posters
                 )?;
-                writeln!(
-                    f,
-                    "   recall                  {}  poster appearances (model input {})",
-                    t.recall, t.input
-                )?;
-                for (k, r) in &t.by_kind {
-                    writeln!(f, "     {k:<21} {r}")?;
+                // Poster kinds seen by any setting, in name order.
+                let kinds: std::collections::BTreeSet<&String> =
+                    t.settings.iter().flat_map(|s| s.by_kind.keys()).collect();
+                write!(f, "   {:<22} {:<16}", "recall (appearances)", "all posters")?;
+                for k in &kinds {
+                    write!(f, " {k:<16}")?;
                 }
-                if let (Some(r), Some(size)) = (&t.recall_full_resolution, &t.full_resolution_input)
-                {
-                    writeln!(f, "   recall at input {size:<8} {r}")?;
+                writeln!(f, " {:>6} {:>9}", "inputs", "ms/frame")?;
+                for setting in &t.settings {
+                    write!(f, "   {:<22} {:<16}", setting.setting, setting.recall)?;
+                    for k in &kinds {
+                        let r = setting.by_kind.get(*k).copied().unwrap_or(Rate::new(0, 0));
+                        write!(f, " {r:<16}")?;
+                    }
+                    writeln!(
+                        f,
+                        " {:>6.1} {:>9.1}",
+                        setting.inputs_per_frame, setting.ms_per_frame
+                    )?;
                 }
-                writeln!(f, "   {:.1} ms per frame", t.ms_per_frame)?;
+                if t.settings.iter().any(|s| s.scale.is_some()) {
+                    writeln!(
+                        f,
+                        "   tiled region: {} ({:.0} % of the frame on average)",
+                        t.tiled_region,
+                        100.0 * t.tiled_region_share
+                    )?;
+                }
             }
             Part::Skipped { skipped: why } => skipped(f, "3. Text detector on posters", why)?,
         }

@@ -4,6 +4,7 @@
 //! - `model`: one opened model — preprocess → run → decode, each timed.
 //! - `pool`: worker threads, each owning its sessions, batching frames across cameras.
 //! - `decode`, `preprocess`: pure functions from tensors to detections and from frames to tensors.
+//! - `tiles`: pure tile layout, box mapping and merging for detection on upscaled tiles.
 //!
 //! It never imports `ingest`, `analysis` or any other stage; `runtime` connects them.
 
@@ -12,6 +13,7 @@ pub mod manifest;
 pub mod model;
 pub mod pool;
 pub mod preprocess;
+pub mod tiles;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -19,6 +21,7 @@ use std::sync::OnceLock;
 pub use manifest::{Manifest, ManifestError, ModelKind, OutputFormat};
 pub use model::{Model, ModelOutput, RunTimings};
 pub use pool::{InferencePool, PoolConfig, Request, Response};
+pub use tiles::{PixelRect, TiledFrame, Tiling};
 
 /// Execution provider for sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -16,8 +16,12 @@ use super::manifest::{
     ColorOrderSpec, Manifest, ModelKind, OutputFormat, ResizeSpec, ShapeDisplay,
 };
 use super::preprocess::{letterbox_into_nchw, ColorOrder, Normalize};
+use super::tiles::{self, Tile, TileDetection, TiledFrame};
 use super::{environment, Device, InferenceError};
-use crate::domain::Detection;
+use crate::domain::{BBox, Detection};
+
+/// Most tiles of one frame run as one batch (the input tensor of 16 tiles of 640 × 384 is 47 MB).
+pub const MAX_TILE_BATCH: usize = 16;
 
 /// Detections for one image of a batch, in pixels of the image as given.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -137,11 +141,137 @@ impl Model {
         &mut self,
         images: &[ImageRef<'_>],
     ) -> Result<(Vec<ModelOutput>, RunTimings), InferenceError> {
+        let (w, h) = (self.manifest.input.width, self.manifest.input.height);
+        let resize = self.manifest.input.resize;
+        let boxes: Vec<Letterbox> = images
+            .iter()
+            .map(|image| match resize {
+                ResizeSpec::Letterbox => Letterbox::fit(image.width, image.height, w, h),
+                ResizeSpec::Stretch => Letterbox::stretch(image.width, image.height, w, h),
+            })
+            .collect();
+        self.run_placed(images, &boxes)
+    }
+
+    /// Runs the model on tiles of `image` (laid out by [`tiles::layout`]: parts of the image,
+    /// each scaled into the model's input): as one batch when the model takes a dynamic batch
+    /// (at most [`MAX_TILE_BATCH`] at a time), else one by one. Returns the detections in pixels
+    /// of `image`, duplicates across tile overlaps merged, and the timings (`batch` = the number
+    /// of tiles; cropping counts as pre-processing).
+    ///
+    /// For text detectors: merging joins overlapping boxes as pieces of one text. Tiles must lie
+    /// inside the image.
+    pub fn run_tiled(
+        &mut self,
+        image: ImageRef<'_>,
+        tiles: &[Tile],
+    ) -> Result<(ModelOutput, RunTimings), InferenceError> {
+        let started = Instant::now();
+        let crops: Vec<Vec<u8>> = tiles
+            .iter()
+            .map(|t| t.rect.crop_rgb(image.rgb, image.width))
+            .collect();
+        let cropping = started.elapsed();
+        let images: Vec<ImageRef<'_>> = tiles
+            .iter()
+            .zip(&crops)
+            .map(|(t, rgb)| ImageRef {
+                rgb,
+                width: t.rect.width,
+                height: t.rect.height,
+            })
+            .collect();
+        let boxes: Vec<Letterbox> = tiles.iter().map(|t| t.letterbox).collect();
+        let mut found = Vec::new();
+        let mut timings = RunTimings::default();
+        let chunk = self.max_batch(MAX_TILE_BATCH);
+        for (first, batch) in (0..images.len())
+            .step_by(chunk)
+            .map(|i| (i, &images[i..(i + chunk).min(images.len())]))
+        {
+            let (outputs, t) = self.run_placed(batch, &boxes[first..first + batch.len()])?;
+            timings.preprocess += t.preprocess;
+            timings.run += t.run;
+            timings.decode += t.decode;
+            for (k, output) in outputs.into_iter().enumerate() {
+                let tile = &tiles[first + k];
+                found.extend(output.detections.into_iter().map(|d| TileDetection {
+                    detection: Detection {
+                        // `run_placed` mapped the box to the tile's pixels.
+                        bbox: tile.rect.to_image(&d.bbox),
+                        ..d
+                    },
+                    tile: first + k,
+                }));
+            }
+        }
+        let started = Instant::now();
+        let mut detections = tiles::merge_text_boxes(found);
+        detections.truncate(self.manifest.thresholds.max_detections);
+        timings.decode += started.elapsed();
+        timings.preprocess += cropping;
+        timings.batch = tiles.len();
+        Ok((ModelOutput { detections }, timings))
+    }
+
+    /// A text detector's tiled run on one frame: the whole frame at the model input, as
+    /// [`Model::run`] gives it, plus tiles of the region at full resolution scaled by `scale`
+    /// ([`TiledFrame::layout`], [`Model::run_tiled`]). Where tiles are, their boxes replace the
+    /// whole frame's (a whole-frame box counts as there when its centre is); elsewhere the frame
+    /// is seen as without tiling. Boxes are in pixels of `frame.whole`; `timings.batch` counts the inputs
+    /// run (tiles + 1).
+    pub fn run_with_tiles(
+        &mut self,
+        frame: &TiledFrame<'_>,
+        scale: f32,
+    ) -> Result<(ModelOutput, RunTimings), InferenceError> {
+        let (w, h) = (self.manifest.input.width, self.manifest.input.height);
+        let tiles = frame.layout(scale, w, h);
+        let (outputs, whole_t) = self.run(&[frame.whole])?;
+        let (tiled, tiles_t) = self.run_tiled(frame.detail, &tiles)?;
+        let covered: Vec<BBox> = tiles
+            .iter()
+            .map(|t| frame.to_whole(&t.rect.bbox()))
+            .collect();
+        let mut detections: Vec<Detection> = outputs
+            .into_iter()
+            .next()
+            .unwrap_or_default()
+            .detections
+            .into_iter()
+            .filter(|d| {
+                let (cx, cy) = ((d.bbox.x1 + d.bbox.x2) / 2.0, (d.bbox.y1 + d.bbox.y2) / 2.0);
+                !covered
+                    .iter()
+                    .any(|r| cx >= r.x1 && cx < r.x2 && cy >= r.y1 && cy < r.y2)
+            })
+            .collect();
+        detections.extend(tiled.detections.iter().map(|d| Detection {
+            bbox: frame.to_whole(&d.bbox),
+            ..d.clone()
+        }));
+        detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+        detections.truncate(self.manifest.thresholds.max_detections);
+        let timings = RunTimings {
+            preprocess: whole_t.preprocess + tiles_t.preprocess,
+            run: whole_t.run + tiles_t.run,
+            decode: whole_t.decode + tiles_t.decode,
+            batch: whole_t.batch + tiles_t.batch,
+        };
+        Ok((ModelOutput { detections }, timings))
+    }
+
+    /// Runs `images`, each drawn into the input by its letterbox, in batches the model takes.
+    fn run_placed(
+        &mut self,
+        images: &[ImageRef<'_>],
+        boxes: &[Letterbox],
+    ) -> Result<(Vec<ModelOutput>, RunTimings), InferenceError> {
         let mut outputs = Vec::with_capacity(images.len());
         let mut timings = RunTimings::default();
-        let chunk = self.max_batch(images.len());
-        for batch in images.chunks(chunk.max(1)) {
-            let (out, t) = self.run_batch(batch)?;
+        let chunk = self.max_batch(images.len()).max(1);
+        for (batch, boxes) in images.chunks(chunk).zip(boxes.chunks(chunk)) {
+            let (out, t) = self.run_batch(batch, boxes)?;
             outputs.extend(out);
             timings.preprocess += t.preprocess;
             timings.run += t.run;
@@ -154,6 +284,7 @@ impl Model {
     fn run_batch(
         &mut self,
         images: &[ImageRef<'_>],
+        boxes: &[Letterbox],
     ) -> Result<(Vec<ModelOutput>, RunTimings), InferenceError> {
         let m = Arc::clone(&self.manifest);
         let (w, h) = (m.input.width, m.input.height);
@@ -169,23 +300,21 @@ impl Model {
             mean: m.input.mean,
             std: m.input.std,
         };
-        let mut boxes = Vec::with_capacity(images.len());
-        for (image, slot) in images.iter().zip(self.input.chunks_exact_mut(plane)) {
-            let lb = match m.input.resize {
-                ResizeSpec::Letterbox => Letterbox::fit(image.width, image.height, w, h),
-                ResizeSpec::Stretch => Letterbox::stretch(image.width, image.height, w, h),
-            };
+        for ((image, lb), slot) in images
+            .iter()
+            .zip(boxes)
+            .zip(self.input.chunks_exact_mut(plane))
+        {
             letterbox_into_nchw(
                 image.rgb,
                 image.width,
                 image.height,
-                &lb,
+                lb,
                 order,
                 &norm,
                 m.input.pad,
                 slot,
             );
-            boxes.push(lb);
         }
         let preprocess = started.elapsed();
 
@@ -237,7 +366,7 @@ impl Model {
         }
         let results = per_image
             .into_iter()
-            .zip(&boxes)
+            .zip(boxes)
             .map(|(dets, lb)| {
                 let mut detections: Vec<Detection> = dets
                     .into_iter()

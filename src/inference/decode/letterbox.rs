@@ -75,6 +75,29 @@ impl Letterbox {
         }
     }
 
+    /// Scales the source by `scale` on both axes and puts it at the top-left corner of the
+    /// `dst_w × dst_h` canvas; the rest (right and bottom) is padding. For tiles cut so that
+    /// `src · scale` fits the canvas; a source that does not fit is cut off at the canvas edge.
+    ///
+    /// A scale that is not finite and positive is treated as 1.
+    pub fn fixed(src_w: u32, src_h: u32, scale: f32, dst_w: u32, dst_h: u32) -> Self {
+        let scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        Self {
+            scale_x: scale,
+            scale_y: scale,
+            pad_x: 0.0,
+            pad_y: 0.0,
+            src_w,
+            src_h,
+            dst_w,
+            dst_h,
+        }
+    }
+
     /// Width in model-input pixels of the resized image inside the canvas.
     pub fn content_w(&self) -> u32 {
         content(self.src_w, self.scale_x, self.pad_x, self.dst_w)
@@ -165,6 +188,22 @@ mod tests {
     }
 
     #[test]
+    fn fixed_scale_sits_top_left() {
+        // A 320×192 tile at scale 2 fills a 640×384 input exactly; a 100×50 edge tile takes
+        // 200×100 of it, padding right and below.
+        let lb = Letterbox::fixed(320, 192, 2.0, 640, 384);
+        assert_eq!((lb.content_w(), lb.content_h()), (640, 384));
+        let lb = Letterbox::fixed(100, 50, 2.0, 640, 384);
+        assert_eq!((lb.content_w(), lb.content_h()), (200, 100));
+        assert_eq!((lb.pad_x, lb.pad_y), (0.0, 0.0));
+        assert_box(
+            lb.to_source(&BBox::new(20.0, 10.0, 120.0, 300.0)),
+            BBox::new(10.0, 5.0, 60.0, 50.0),
+        );
+        assert_eq!(Letterbox::fixed(10, 10, f32::NAN, 64, 64).scale_x, 1.0);
+    }
+
+    #[test]
     fn round_trip() {
         let b = BBox::new(12.5, 5.25, 80.0, 60.0);
         for lb in [
@@ -172,6 +211,7 @@ mod tests {
             Letterbox::fit(1080, 1920, 640, 384),
             Letterbox::fit(100, 61, 64, 64),
             Letterbox::stretch(1920, 1080, 960, 960),
+            Letterbox::fixed(213, 128, 3.0, 640, 384),
         ] {
             assert_box(lb.to_source(&lb.to_model(&b)), b);
         }
