@@ -472,6 +472,7 @@ fn camera_step(
                 vec![DetectorConfig {
                     model: model.to_string(),
                     interval: options.interval,
+                    tiles: None,
                 }],
             )
         })

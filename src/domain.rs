@@ -122,6 +122,30 @@ pub struct Frame {
     pub source_width: u32,
     pub source_height: u32,
     pub rgb: Arc<[u8]>,
+    /// A part of the same picture at the source's own resolution, when a detector needs more
+    /// pixels than the analysis frame has (text detection on tiles); `None` otherwise.
+    pub detail: Option<Arc<FrameDetail>>,
+}
+
+/// A part of a frame at the source's own resolution.
+#[derive(Clone)]
+pub struct FrameDetail {
+    /// Where the part's top-left pixel lies in the source picture.
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    /// Packed RGB rows (stride = 3 × width).
+    pub rgb: Arc<[u8]>,
+}
+
+impl fmt::Debug for FrameDetail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameDetail")
+            .field("at", &(self.x, self.y))
+            .field("size", &(self.width, self.height))
+            .finish_non_exhaustive()
+    }
 }
 
 impl fmt::Debug for Frame {
@@ -133,6 +157,7 @@ impl fmt::Debug for Frame {
             .field("pts", &self.pts)
             .field("size", &(self.width, self.height))
             .field("source_size", &(self.source_width, self.source_height))
+            .field("detail", &self.detail)
             .finish_non_exhaustive()
     }
 }

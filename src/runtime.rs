@@ -31,10 +31,12 @@ use crate::analysis::{
     StaticObjectDetector,
 };
 use crate::cases::{self, CaseStore, CategoryTable, NewCandidate};
-use crate::config::{CameraConfig, Config, Source, STATIC_DETECTOR};
+use crate::config::{CameraConfig, Config, Source, TilesConfig, STATIC_DETECTOR};
 use crate::domain::{BBox, CameraId, CameraStatus, Detection, Frame};
 use crate::geo::{Calibration, GridLayer};
-use crate::inference::{self, InferencePool, Manifest, ModelKind, PoolConfig, Request, Response};
+use crate::inference::{
+    self, InferencePool, Manifest, ModelKind, PoolConfig, Request, Response, TiledFrame, Tiling,
+};
 use crate::ingest::{self, Camera, CameraEvent, CameraSpec, CameraStats, Snapshot, SourceSpec};
 
 /// Options of one run.
@@ -126,6 +128,8 @@ struct Detector {
     model: usize,
     interval: Duration,
     last: Option<SystemTime>,
+    /// Text detectors with tiles.
+    tiling: Option<Arc<Tiling>>,
 }
 
 struct StaticSlot {
@@ -358,10 +362,20 @@ impl Runtime {
                     .with_context(|| {
                         format!("cameras {}: no model named {:?}", camera.id, d.model)
                     })?;
+                if d.tiles.is_some() && self.model_kinds[model] != DetectorKind::Text {
+                    anyhow::bail!(
+                        "cameras {}: detectors.{}.tiles: model {:?} is not a text detector; tiles \
+                         are for text detectors",
+                        camera.id,
+                        d.model,
+                        d.model
+                    );
+                }
                 Ok(Detector {
                     model,
                     interval: d.interval,
                     last: None,
+                    tiling: d.tiles.as_ref().map(|t| Arc::new(tiling_of(t))),
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -504,29 +518,41 @@ impl Runtime {
 
     /// Runs the text detector `camera` uses on the camera's latest frame and returns the text
     /// regions, normalised: the approved signage baseline an admin captures.
+    ///
+    /// With tiles, the same tiles as the running detector (taken from the full-resolution
+    /// snapshot), so the baseline's boxes match what the camera reports.
     pub fn baseline_now(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
-        let manifest = camera
+        let (detector, manifest) = camera
             .detectors
             .iter()
-            .filter_map(|d| self.model_names.iter().position(|m| *m == d.model))
-            .map(|i| &self.manifests[i])
-            .find(|m| m.kind == ModelKind::Text)
+            .filter_map(|d| {
+                let i = self.model_names.iter().position(|m| *m == d.model)?;
+                Some((d, &self.manifests[i]))
+            })
+            .find(|(_, m)| m.kind == ModelKind::Text)
             .with_context(|| format!("camera {} runs no text detector", camera.id))?;
         let frame = self
             .snapshot(&camera.id)
             .with_context(|| format!("camera {} has no frame yet", camera.id))?;
         let mut model = inference::Model::open(Arc::clone(manifest), inference::Device::Cpu, 2)?;
-        let (outputs, _) = model.run(&[inference::model::ImageRef {
+        let image = inference::model::ImageRef {
             rgb: &frame.rgb,
             width: frame.width,
             height: frame.height,
-        }])?;
+        };
+        let tiling = detector.tiles.as_ref().map(tiling_of);
+        let tiled = tiling
+            .as_ref()
+            .and_then(|t| Some((TiledFrame::same(image, &t.region, &t.zones)?, t.scale)));
+        let detections = match tiled {
+            Some((tiled, scale)) => model.run_with_tiles(&tiled, scale)?.0.detections,
+            None => {
+                let (outputs, _) = model.run(&[image])?;
+                outputs.into_iter().next().unwrap_or_default().detections
+            }
+        };
         let (w, h) = (frame.width as f32, frame.height as f32);
-        Ok(outputs
-            .into_iter()
-            .next()
-            .unwrap_or_default()
-            .detections
+        Ok(detections
             .iter()
             .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
             .collect())
@@ -662,10 +688,12 @@ impl Dispatcher {
                 // settings): its times belong to the old stream.
                 return;
             }
-            let due: Vec<usize> = slot
+            let due: Vec<(usize, Option<Arc<Tiling>>)> = slot
                 .detectors
                 .iter_mut()
-                .filter_map(|d| is_due(&mut d.last, d.interval, frame.time).then_some(d.model))
+                .filter_map(|d| {
+                    is_due(&mut d.last, d.interval, frame.time).then(|| (d.model, d.tiling.clone()))
+                })
                 .collect();
             let mut results = Vec::new();
             if let Some(s) = &mut slot.static_objects {
@@ -687,10 +715,11 @@ impl Dispatcher {
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             (due, slot.live)
         };
-        for model in due {
+        for (model, tiling) in due {
             let mut request = Request {
                 frame: Arc::clone(&frame),
                 model,
+                tiling,
             };
             loop {
                 match self.pool.submit(request) {
@@ -807,10 +836,18 @@ impl Dispatcher {
             }
         }
         for mut job in jobs {
+            // Clips need the analysis frame only: the full-resolution detail is let go.
+            let clip_frame = match &job.frame.detail {
+                Some(_) => Arc::new(Frame {
+                    detail: None,
+                    ..(*job.frame).clone()
+                }),
+                None => Arc::clone(&job.frame),
+            };
             // The frame is the "after" of earlier candidates' clips and the "before" of later ones.
             let mut i = 0;
             while i < slot.clips.len() {
-                slot.clips[i].job.clip.push(Arc::clone(&job.frame));
+                slot.clips[i].job.clip.push(Arc::clone(&clip_frame));
                 slot.clips[i].after -= 1;
                 if slot.clips[i].after == 0 {
                     let done = slot.clips.swap_remove(i);
@@ -819,7 +856,7 @@ impl Dispatcher {
                     i += 1;
                 }
             }
-            slot.recent.push_back(Arc::clone(&job.frame));
+            slot.recent.push_back(clip_frame);
             if slot.recent.len() > CLIP_BEFORE {
                 slot.recent.pop_front();
             }
@@ -957,7 +994,34 @@ fn camera_spec(camera: &CameraConfig, options: &RunOptions) -> CameraSpec {
     spec.realtime = camera.realtime;
     spec.backoff_min = options.backoff_min;
     spec.backoff_max = options.backoff_max;
+    spec.detail_region = detail_region(camera);
     spec
+}
+
+/// The part of the picture the camera's tiled detectors need at full resolution: the union of
+/// their regions; `None` when no detector tiles.
+fn detail_region(camera: &CameraConfig) -> Option<BBox> {
+    camera
+        .detectors
+        .iter()
+        .filter_map(|d| d.tiles.as_ref().map(|t| t.region))
+        .reduce(|a, b| {
+            BBox::new(
+                a.x1.min(b.x1),
+                a.y1.min(b.y1),
+                a.x2.max(b.x2),
+                a.y2.max(b.y2),
+            )
+        })
+}
+
+/// The inference stage's view of a configured tiling.
+fn tiling_of(tiles: &TilesConfig) -> Tiling {
+    Tiling {
+        region: tiles.region,
+        scale: tiles.scale,
+        zones: tiles.zones.clone(),
+    }
 }
 
 /// Whether a detector last run at `last` is due on a frame taken at `time`; marks it run.
@@ -1153,14 +1217,14 @@ pub fn capture_baseline(
         .camera(camera)
         .with_context(|| format!("no camera {camera:?} in {}", config.path.display()))?;
     inference::ensure_onnxruntime(onnxruntime, config.onnxruntime.as_deref())?;
-    let text_model = cam
+    let (detector, text_model) = cam
         .detectors
         .iter()
-        .filter_map(|d| config.model(&d.model))
-        .map(|m| Manifest::load(&m.manifest))
-        .collect::<Result<Vec<_>, _>>()?
+        .filter_map(|d| Some((d, config.model(&d.model)?)))
+        .map(|(d, m)| Ok((d, Manifest::load(&m.manifest)?)))
+        .collect::<Result<Vec<_>, inference::ManifestError>>()?
         .into_iter()
-        .find(|m| m.kind == ModelKind::Text)
+        .find(|(_, m)| m.kind == ModelKind::Text)
         .with_context(|| format!("camera {camera} runs no text detector"))?;
     let mut model = inference::Model::open(Arc::new(text_model), inference::Device::Cpu, 2)?;
     let mut spec = camera_spec(cam, &RunOptions::default());
@@ -1178,17 +1242,24 @@ pub fn capture_baseline(
         }
     };
     source.stop();
-    let (outputs, _) = model.run(&[inference::model::ImageRef {
-        rgb: &frame.rgb,
-        width: frame.width,
-        height: frame.height,
-    }])?;
+    // With tiles, the same pass the running detector makes (the frame carries its detail).
+    let detections = match detector.tiles.as_ref().map(tiling_of) {
+        Some(tiling) => {
+            inference::pool::run_frame_tiled(&mut model, &frame, &tiling)?
+                .0
+                .detections
+        }
+        None => {
+            let (outputs, _) = model.run(&[inference::model::ImageRef {
+                rgb: &frame.rgb,
+                width: frame.width,
+                height: frame.height,
+            }])?;
+            outputs.into_iter().next().unwrap_or_default().detections
+        }
+    };
     let (w, h) = (frame.width as f32, frame.height as f32);
-    Ok(outputs
-        .into_iter()
-        .next()
-        .unwrap_or_default()
-        .detections
+    Ok(detections
         .iter()
         .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
         .collect())

@@ -22,7 +22,7 @@ use super::error::{ApiError, ApiResult};
 use super::AppState;
 use crate::analysis::{RuleSet, Zone};
 use crate::cases::CaseStore;
-use crate::config::raw::{RawCalibration, RawCamera, RawDetector, RawPosition};
+use crate::config::raw::{RawCalibration, RawCamera, RawDetector, RawPosition, RawTiles};
 use crate::config::{CameraConfig, Config, ConfigErrors, Credentials, Secret};
 use crate::domain::{CameraId, CameraStatus};
 
@@ -51,6 +51,10 @@ pub struct CameraDoc {
     /// Detector name → interval in seconds.
     #[serde(default)]
     pub detectors: BTreeMap<String, f64>,
+    /// Detector name → its tiling (`{ "scale": 2.0, "region": "no_signage" }`), for text
+    /// detectors; as `tiles` in the pipeline config.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tiles: BTreeMap<String, RawTiles>,
     #[serde(default)]
     pub zones: Vec<Zone>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,6 +94,11 @@ impl CameraDoc {
                     )
                 })
                 .collect(),
+            tiles: raw
+                .detectors
+                .iter()
+                .filter_map(|(name, d)| Some((name.clone(), d.tiles.clone()?)))
+                .collect(),
             zones: raw.zones.clone(),
             calibration: raw.calibration.clone(),
             heading_deg: raw.heading_deg,
@@ -121,6 +130,7 @@ impl CameraDoc {
                         name.clone(),
                         RawDetector {
                             interval_s: Some(*interval),
+                            tiles: self.tiles.get(name).cloned(),
                         },
                     )
                 })
@@ -176,18 +186,43 @@ fn validate(
         // No detectors chosen: every model of the pipeline at its default interval, and the
         // model-free static-object detector every second.
         for model in &config.models {
-            raw.detectors
-                .insert(model.name.clone(), RawDetector::default());
+            raw.detectors.insert(
+                model.name.clone(),
+                RawDetector {
+                    interval_s: None,
+                    tiles: doc.tiles.get(&model.name).cloned(),
+                },
+            );
         }
         raw.detectors.insert(
             crate::config::STATIC_DETECTOR.to_owned(),
             RawDetector {
                 interval_s: Some(1.0),
+                tiles: None,
             },
         );
     }
-    crate::config::validate_camera(&raw, config, credentials)
-        .map_err(|errors: ConfigErrors| errors.as_slice().iter().map(|e| e.to_string()).collect())
+    // Tiles for a detector the camera does not run would be dropped without a word.
+    let stray: Vec<String> = doc
+        .tiles
+        .keys()
+        .filter(|name| !raw.detectors.contains_key(*name))
+        .map(|name| {
+            format!(
+                "camera.tiles.{name}: the camera runs no detector {name:?} (add it to detectors)"
+            )
+        })
+        .collect();
+    let result = crate::config::validate_camera(&raw, config, credentials)
+        .map_err(|errors: ConfigErrors| errors.as_slice().iter().map(|e| e.to_string()).collect());
+    match (result, stray.is_empty()) {
+        (result, true) => result,
+        (Ok(_), false) => Err(stray),
+        (Err(mut errors), false) => {
+            errors.extend(stray);
+            Err(errors)
+        }
+    }
 }
 
 impl CameraRegistry {
@@ -639,4 +674,35 @@ pub async fn capture_baseline(
     doc.signage_baseline = boxes.clone();
     save_and_apply(&state, &caller, doc, old.password).await?;
     Ok(Json(serde_json::json!({ "regions": boxes })))
+}
+
+#[cfg(test)]
+mod tiles_tests {
+    use super::*;
+
+    #[test]
+    fn a_file_cameras_tiles_survive_the_console_document() {
+        let raw: RawCamera = toml::from_str(
+            r#"
+id = "wall"
+uri = "rtsp://10.0.0.5/wall"
+detectors.text = { interval_s = 4.0, tiles = { scale = 3.0, region = [0.0, 0.1, 1.0, 0.6] } }
+detectors.static = { interval_s = 1.0 }
+"#,
+        )
+        .expect("parses");
+        let doc = CameraDoc::from_raw(&raw, None);
+        assert_eq!(doc.tiles.len(), 1);
+        let json = serde_json::to_value(&doc).expect("serialises");
+        assert_eq!(json["tiles"]["text"]["scale"], 3.0);
+        assert_eq!(json["tiles"]["text"]["region"][3], 0.6);
+        // Back from JSON (as a PUT brings it) to the raw camera the validator reads.
+        let back: CameraDoc = serde_json::from_value(json).expect("deserialises");
+        let raw_back = back.to_raw(false);
+        assert_eq!(
+            raw_back.detectors["text"].tiles,
+            raw.detectors["text"].tiles
+        );
+        assert_eq!(raw_back.detectors["static"].tiles, None);
+    }
 }

@@ -518,6 +518,26 @@ async fn bad_requests_name_every_problem() {
         assert!(message.contains(field), "{field} not named in {message}");
     }
 
+    // Tiles: only for text detectors, and only for detectors the camera runs.
+    let (status, body, _) = call(
+        &f.app,
+        Method::POST,
+        "/api/v1/cameras",
+        Some(&f.admin),
+        Some(json!({
+            "id": "tiled",
+            "uri": "rtsp://127.0.0.1:9/tiled",
+            "detectors": { "static": 1.0 },
+            "tiles": { "static": { "scale": 2.0 }, "ghost": { "region": "no_signage" } },
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    for field in ["camera.detectors.static.tiles", "camera.tiles.ghost"] {
+        assert!(message.contains(field), "{field} not named in {message}");
+    }
+
     let (status, body, _) = call(
         &f.app,
         Method::POST,

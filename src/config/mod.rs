@@ -271,13 +271,43 @@ pub struct Position {
 }
 
 /// One detector on one camera.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DetectorConfig {
     /// Name of a `[[models]]` entry.
     pub model: String,
     /// Run the detector once per this interval.
     pub interval: Duration,
+    /// Text detectors: also run on upscaled tiles of a region of the full-resolution frame.
+    pub tiles: Option<TilesConfig>,
 }
+
+impl DetectorConfig {
+    /// A detector without tiles.
+    pub fn new(model: &str, interval: Duration) -> DetectorConfig {
+        DetectorConfig {
+            model: model.to_string(),
+            interval,
+            tiles: None,
+        }
+    }
+}
+
+/// A text detector's tiling (`[cameras.detectors.MODEL] tiles = { … }`), validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TilesConfig {
+    /// Model-input pixels per full-resolution pixel, 1..=4.
+    pub scale: f32,
+    /// The region tiled, normalised (`x1 < x2`, `y1 < y2`, all in 0..=1).
+    pub region: crate::domain::BBox,
+    /// The `no_signage` zones the region was taken from (normalised polygons): only tiles that
+    /// meet one run. Empty for an explicit rectangle.
+    pub zones: Vec<Vec<[f32; 2]>>,
+}
+
+/// Default `tiles.scale`.
+pub const DEFAULT_TILE_SCALE: f64 = 2.0;
+/// Smallest and largest `tiles.scale`.
+pub const TILE_SCALE_RANGE: (f64, f64) = (1.0, 4.0);
 
 /// A camera's source, from its `uri`.
 #[derive(Debug, Clone, PartialEq, Eq)]

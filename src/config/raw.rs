@@ -177,6 +177,25 @@ pub struct RawPosition {
 pub struct RawDetector {
     /// Run this detector once per this many seconds. Greater than 0, default 2.
     pub interval_s: Option<f64>,
+    /// Text detectors only: also run on upscaled tiles of a region of the full-resolution frame,
+    /// so that small text (a poster on a wall, a sheet on a lamp post) gets enough pixels:
+    /// `tiles = { scale = 2.0, region = "no_signage" }`. Optional; without it the detector sees
+    /// the whole frame at its input size only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tiles: Option<RawTiles>,
+}
+
+/// A text detector's `tiles` table.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTiles {
+    /// Model-input pixels per full-resolution pixel: 2.0 shows text twice as big as in the frame.
+    /// 1 to 4, default 2. The cost grows with its square (tiles per frame).
+    pub scale: Option<f64>,
+    /// What to tile: `"no_signage"` (the bounding box of the camera's `no_signage` zones; only
+    /// tiles that meet a zone run) or `[x0, y0, x1, y1]` (normalised, 0..1). Default
+    /// `"no_signage"`.
+    pub region: Option<toml::Value>,
 }
 
 impl RawConfig {

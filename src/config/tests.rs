@@ -195,10 +195,12 @@ detectors.text = {}
                     DetectorConfig {
                         model: "text".into(),
                         interval: Duration::from_secs(2),
+                        tiles: None,
                     },
                     DetectorConfig {
                         model: "yolo".into(),
                         interval: Duration::from_millis(500),
+                        tiles: None,
                     },
                 ],
                 zones: Vec::new(),
@@ -240,6 +242,7 @@ detectors.text = {}
                 detectors: vec![DetectorConfig {
                     model: "text".into(),
                     interval: Duration::from_millis(1500),
+                    tiles: None,
                 }],
                 zones: Vec::new(),
                 rules: crate::analysis::RuleSet::default(),
@@ -265,6 +268,7 @@ detectors.text = {}
                 detectors: vec![DetectorConfig {
                     model: "text".into(),
                     interval: Duration::from_secs(2),
+                    tiles: None,
                 }],
                 zones: Vec::new(),
                 rules: crate::analysis::RuleSet::default(),
@@ -697,4 +701,125 @@ fn load_reports_unreadable_file() {
     let e = errors_of(load(&t.path().join("missing.toml")));
     assert_eq!(e.len(), 1);
     assert!(e.0[0].message.contains("cannot read config file"), "{e}");
+}
+
+#[test]
+fn tiles_over_no_signage_zones_and_explicit_rects() {
+    let t = project("tiles");
+    let text = format!(
+        r#"{MODELS}
+[[cameras]]
+id = "wall"
+uri = "clips/lobby.mp4"
+detectors.text = {{ tiles = {{ scale = 3.0 }} }}
+
+[[cameras.zones]]
+id = "shopfronts"
+kind = "no_signage"
+polygon = [[0.0, 0.3], [1.0, 0.0], [1.0, 0.1], [0.0, 0.5]]
+
+[[cameras.zones]]
+id = "pole"
+kind = "no_signage"
+polygon = [[0.6, 0.2], [0.65, 0.2], [0.65, 0.7]]
+
+[[cameras.zones]]
+id = "sidewalk"
+kind = "no_vending"
+polygon = [[0.0, 0.6], [1.0, 0.6], [1.0, 1.0], [0.0, 1.0]]
+
+[[cameras]]
+id = "rect"
+uri = "clips/lobby.mp4"
+detectors.text = {{ interval_s = 4, tiles = {{ region = [0.25, 0, 1, 0.5] }} }}
+"#
+    );
+    let config = ok(parse_in(&t, &text));
+    // Default region: the bounding box of the no_signage zones (not the no_vending one), and
+    // their polygons so that tiles missing both are skipped.
+    let wall = &config.cameras[0].detectors[0];
+    let tiles = wall.tiles.as_ref().expect("tiles");
+    assert_eq!(tiles.scale, 3.0);
+    assert_eq!(tiles.region, crate::domain::BBox::new(0.0, 0.0, 1.0, 0.7));
+    assert_eq!(tiles.zones.len(), 2);
+    assert_eq!(tiles.zones[1], vec![[0.6, 0.2], [0.65, 0.2], [0.65, 0.7]]);
+    // An explicit rectangle (integers welcome), the default scale, no zones.
+    let rect = &config.cameras[1].detectors[0];
+    let tiles = rect.tiles.as_ref().expect("tiles");
+    assert_eq!(tiles.scale, DEFAULT_TILE_SCALE as f32);
+    assert_eq!(tiles.region, crate::domain::BBox::new(0.25, 0.0, 1.0, 0.5));
+    assert!(tiles.zones.is_empty());
+    assert_eq!(rect.interval, Duration::from_secs(4));
+}
+
+#[test]
+fn tile_mistakes_are_reported_with_their_field() {
+    let t = project("tile-mistakes");
+    t.write(
+        "models/yolo/model.toml",
+        "kind = \"objects\"\nsha256 = \"y\"\n",
+    );
+    let text = r#"
+[[models]]
+name = "text"
+manifest = "../models/ppocr-det/model.toml"
+
+[[models]]
+name = "yolo"
+manifest = "../models/yolo/model.toml"
+
+[[cameras]]
+id = "a"
+uri = "clips/lobby.mp4"
+detectors.text = { tiles = { scale = 8.0, region = "walls" } }
+
+[[cameras]]
+id = "b"
+uri = "clips/lobby.mp4"
+detectors.text = { tiles = {} }
+
+[[cameras]]
+id = "c"
+uri = "clips/lobby.mp4"
+detectors.text = { tiles = { region = [0.5, 0.2, 0.4, 0.9] } }
+detectors.yolo = { tiles = {} }
+detectors.static = { tiles = { scale = 2.0 } }
+
+[[cameras]]
+id = "d"
+uri = "clips/lobby.mp4"
+detectors.text = { tiles = { region = 0.5 } }
+"#;
+    let e = errors_of(parse_in(&t, text));
+    assert_eq!(
+        e.paths(),
+        vec![
+            "cameras[0].detectors.text.tiles.scale",
+            "cameras[0].detectors.text.tiles.region",
+            "cameras[1].detectors.text.tiles.region",
+            "cameras[2].detectors.static.tiles",
+            "cameras[2].detectors.text.tiles.region",
+            "cameras[2].detectors.yolo.tiles",
+            "cameras[3].detectors.text.tiles.region",
+        ],
+        "\n{e}"
+    );
+    let msg = |p: &str, n: usize| {
+        e.as_slice()
+            .iter()
+            .filter(|x| x.path == p)
+            .nth(n)
+            .map(|x| x.message.clone())
+            .unwrap_or_default()
+    };
+    assert!(msg("cameras[0].detectors.text.tiles.scale", 0).contains("1 to 4"));
+    assert!(msg("cameras[0].detectors.text.tiles.region", 0).contains("\"walls\" is not a region"));
+    assert!(msg("cameras[1].detectors.text.tiles.region", 0).contains("needs a no_signage zone"));
+    assert!(msg("cameras[2].detectors.text.tiles.region", 0)
+        .starts_with("[0.5, 0.2, 0.4, 0.9] is not a box"));
+    assert!(msg("cameras[2].detectors.yolo.tiles", 0).contains("tiles are for text detectors"));
+    assert!(msg("cameras[2].detectors.static.tiles", 0).contains("static-object detector"));
+    assert!(
+        msg("cameras[3].detectors.text.tiles.region", 0).contains("expected a string or an array")
+    );
 }

@@ -15,9 +15,9 @@ use super::raw::{RawCamera, RawConfig, RawInference, RawModel, RawPosition};
 use super::source::{classify, parse_source, resolve, Kind};
 use super::{
     CameraConfig, Config, ConfigError, ConfigErrors, CredentialStore, Credentials, DetectorConfig,
-    InferenceConfig, ModelRef, Position, DEFAULT_DATA_DIR, DEFAULT_HTTP_BIND, DEFAULT_INTERVAL_S,
-    DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT_MS, DEFAULT_STALL_TIMEOUT_S, DEFAULT_THREADS_PER_WORKER,
-    DEFAULT_WORKERS,
+    InferenceConfig, ModelRef, Position, TilesConfig, DEFAULT_DATA_DIR, DEFAULT_HTTP_BIND,
+    DEFAULT_INTERVAL_S, DEFAULT_MAX_BATCH, DEFAULT_MAX_WAIT_MS, DEFAULT_STALL_TIMEOUT_S,
+    DEFAULT_THREADS_PER_WORKER, DEFAULT_WORKERS,
 };
 
 /// Longest camera id.
@@ -83,6 +83,11 @@ pub fn validate(
     }
     let models = v.models(&raw.models);
     let model_names: Vec<&str> = raw.models.iter().map(|m| m.name.as_str()).collect();
+    let manifests: HashMap<String, PathBuf> = models
+        .iter()
+        .flatten()
+        .map(|m| (m.name.clone(), m.manifest.clone()))
+        .collect();
 
     let mut first_index: HashMap<&str, usize> = HashMap::new();
     let mut cameras = Vec::with_capacity(raw.cameras.len());
@@ -99,7 +104,7 @@ pub fn validate(
         } else {
             first_index.insert(&cam.id, i);
         }
-        cameras.push(v.camera(&p, cam, &model_names, store));
+        cameras.push(v.camera(&p, cam, &model_names, &manifests, store));
     }
 
     if !v.errors.is_empty() {
@@ -163,11 +168,16 @@ pub fn validate_camera(
             .unwrap_or_default(),
     };
     let model_names: Vec<&str> = config.models.iter().map(|m| m.name.as_str()).collect();
+    let manifests: HashMap<String, PathBuf> = config
+        .models
+        .iter()
+        .map(|m| (m.name.clone(), m.manifest.clone()))
+        .collect();
     let mut store = CredentialStore::new();
     if let Some(credentials) = credentials {
         store.insert("console", credentials);
     }
-    match v.camera("camera", raw, &model_names, Ok(Some(&store))) {
+    match v.camera("camera", raw, &model_names, &manifests, Ok(Some(&store))) {
         Some(camera) if v.errors.is_empty() => Ok(camera),
         _ if !v.errors.is_empty() => Err(ConfigErrors(v.errors)),
         _ => Err(ConfigErrors::from(ConfigError::new(
@@ -175,6 +185,36 @@ pub fn validate_camera(
             "invalid camera (internal: a check failed without saying why)",
         ))),
     }
+}
+
+/// The bounding box of the `no_signage` zones (clamped to the image) and their polygons; `None`
+/// when there is none.
+fn tiles_over_zones(
+    zones: &[crate::analysis::Zone],
+) -> Option<(crate::domain::BBox, Vec<Vec<[f32; 2]>>)> {
+    let polygons: Vec<Vec<[f32; 2]>> = zones
+        .iter()
+        .filter(|z| z.kind == crate::analysis::ZoneKind::NoSignage)
+        .map(|z| {
+            z.polygon
+                .iter()
+                .map(|&(x, y)| [x.clamp(0.0, 1.0) as f32, y.clamp(0.0, 1.0) as f32])
+                .collect()
+        })
+        .collect();
+    let points = || polygons.iter().flatten();
+    let min = |i: usize| points().map(|p| p[i]).fold(f32::INFINITY, f32::min);
+    let max = |i: usize| points().map(|p| p[i]).fold(f32::NEG_INFINITY, f32::max);
+    let b = crate::domain::BBox::new(min(0), min(1), max(0), max(1));
+    (b.x1 < b.x2 && b.y1 < b.y2).then_some((b, polygons))
+}
+
+/// The `kind` a model manifest declares, when the file reads as TOML (the runtime reports
+/// manifests that do not).
+fn manifest_kind(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let table: toml::Table = toml::from_str(&text).ok()?;
+    table.get("kind")?.as_str().map(str::to_owned)
 }
 
 struct Validator {
@@ -372,6 +412,7 @@ impl Validator {
         p: &str,
         cam: &RawCamera,
         model_names: &[&str],
+        manifests: &HashMap<String, PathBuf>,
         store: Result<Option<&CredentialStore>, ()>,
     ) -> Option<CameraConfig> {
         let errors_before = self.errors.len();
@@ -461,14 +502,22 @@ impl Validator {
                     format!("no model named {model:?} (models: {known})"),
                 );
             }
-            if let Some(interval) = self.seconds(
+            let interval = self.seconds(
                 &format!("{dp}.interval_s"),
                 det.interval_s,
                 DEFAULT_INTERVAL_S,
-            ) {
+            );
+            let tiles = match &det.tiles {
+                Some(t) => self
+                    .tiles(&dp, model, t, &cam.zones, manifests.get(model))
+                    .map(Some),
+                None => Some(None),
+            };
+            if let (Some(interval), Some(tiles)) = (interval, tiles) {
                 detectors.push(DetectorConfig {
                     model: model.clone(),
                     interval,
+                    tiles,
                 });
             }
         }
@@ -592,6 +641,110 @@ impl Validator {
                 None
             }
         }
+    }
+
+    /// A detector's `tiles` table at `dp` (`cameras[0].detectors.text`).
+    fn tiles(
+        &mut self,
+        dp: &str,
+        model: &str,
+        raw: &super::raw::RawTiles,
+        zones: &[crate::analysis::Zone],
+        manifest: Option<&PathBuf>,
+    ) -> Option<TilesConfig> {
+        let before = self.errors.len();
+        if model == super::STATIC_DETECTOR {
+            self.err(
+                format!("{dp}.tiles"),
+                "the static-object detector runs on the whole analysis frame; tiles are for \
+                 text detectors",
+            );
+            return None;
+        }
+        if let Some(kind) = manifest.and_then(|m| manifest_kind(m)) {
+            if kind != "text" {
+                self.err(
+                    format!("{dp}.tiles"),
+                    format!(
+                        "model {model:?} is not a text detector (its manifest says kind = \
+                         {kind:?}); tiles are for text detectors"
+                    ),
+                );
+                return None;
+            }
+        }
+        let (lo, hi) = super::TILE_SCALE_RANGE;
+        let scale = raw.scale.unwrap_or(super::DEFAULT_TILE_SCALE);
+        if !(lo..=hi).contains(&scale) {
+            self.err(
+                format!("{dp}.tiles.scale"),
+                format!(
+                    "{scale} is out of range: {lo} to {hi} (model-input pixels per frame pixel; \
+                     2 shows text twice as big)"
+                ),
+            );
+        }
+        let rp = format!("{dp}.tiles.region");
+        let usage = "use \"no_signage\" (the bounding box of the camera's no_signage zones) or \
+                     [x0, y0, x1, y1] (normalised, 0 <= x0 < x1 <= 1, 0 <= y0 < y1 <= 1)";
+        let region = match &raw.region {
+            None => tiles_over_zones(zones),
+            Some(toml::Value::String(name)) if name == "no_signage" => tiles_over_zones(zones),
+            Some(toml::Value::String(name)) => {
+                self.err(&rp, format!("{name:?} is not a region: {usage}"));
+                return None;
+            }
+            Some(toml::Value::Array(values)) => {
+                let numbers: Vec<f64> = values
+                    .iter()
+                    .filter_map(|v| match v {
+                        toml::Value::Float(f) => Some(*f),
+                        toml::Value::Integer(i) => Some(*i as f64),
+                        _ => None,
+                    })
+                    .collect();
+                let ok = numbers.len() == 4
+                    && values.len() == 4
+                    && numbers.iter().all(|v| (0.0..=1.0).contains(v))
+                    && numbers[0] < numbers[2]
+                    && numbers[1] < numbers[3];
+                if !ok {
+                    let shown: Vec<String> = values.iter().map(|v| v.to_string()).collect();
+                    self.err(&rp, format!("[{}] is not a box: {usage}", shown.join(", ")));
+                    return None;
+                }
+                let b = crate::domain::BBox::new(
+                    numbers[0] as f32,
+                    numbers[1] as f32,
+                    numbers[2] as f32,
+                    numbers[3] as f32,
+                );
+                Some((b, Vec::new()))
+            }
+            Some(other) => {
+                self.err(
+                    &rp,
+                    format!(
+                        "expected a string or an array, got {}: {usage}",
+                        other.type_str()
+                    ),
+                );
+                return None;
+            }
+        };
+        let Some((region, zones)) = region else {
+            self.err(
+                &rp,
+                "\"no_signage\" needs a no_signage zone on this camera: add one \
+                 ([[cameras.zones]] with kind = \"no_signage\") or give [x0, y0, x1, y1]",
+            );
+            return None;
+        };
+        (self.errors.len() == before).then_some(TilesConfig {
+            scale: scale as f32,
+            region,
+            zones,
+        })
     }
 
     fn zones(

@@ -342,17 +342,20 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         let mut dets = vec![DetectorConfig {
             model: crate::config::STATIC_DETECTOR.to_string(),
             interval: Duration::from_secs(1),
+            tiles: None,
         }];
         if options.objects.is_some() {
             dets.push(DetectorConfig {
                 model: "objects".to_string(),
                 interval: Duration::from_secs(2),
+                tiles: None,
             });
         }
         if options.text.is_some() {
             dets.push(DetectorConfig {
                 model: "text".to_string(),
                 interval: Duration::from_secs(4),
+                tiles: None,
             });
         }
         let camera_id = format!("eval-{k}");

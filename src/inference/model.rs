@@ -159,7 +159,8 @@ impl Model {
     /// of `image`, duplicates across tile overlaps merged, and the timings (`batch` = the number
     /// of tiles; cropping counts as pre-processing).
     ///
-    /// For text detectors: merging joins overlapping boxes as pieces of one text. Tiles must lie
+    /// For text detectors: merging joins overlapping boxes as pieces of one text, and stacked
+    /// lines into one block ([`tiles::group_lines`]): boxes are signs, not lines. Tiles must lie
     /// inside the image.
     pub fn run_tiled(
         &mut self,
@@ -206,7 +207,7 @@ impl Model {
             }
         }
         let started = Instant::now();
-        let mut detections = tiles::merge_text_boxes(found);
+        let mut detections = tiles::group_lines(tiles::merge_text_boxes(found));
         detections.truncate(self.manifest.thresholds.max_detections);
         timings.decode += started.elapsed();
         timings.preprocess += cropping;

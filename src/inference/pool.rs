@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{bounded, Receiver, RecvTimeoutError, Select, Sender, TrySendError};
 
 use super::model::{ImageRef, Model, ModelOutput, RunTimings};
+use super::tiles::{TiledFrame, Tiling};
 use super::{Device, InferenceError, Manifest};
 use crate::domain::Frame;
 
@@ -47,6 +48,9 @@ pub struct Request {
     pub frame: Arc<Frame>,
     /// Index of the model in the list the pool was started with.
     pub model: usize,
+    /// A text detector with tiles: the whole frame plus tiles of this region
+    /// ([`run_frame_tiled`]); `None`: the frame as it is.
+    pub tiling: Option<Arc<Tiling>>,
 }
 
 /// The answer to one request.
@@ -239,7 +243,49 @@ fn worker_loop(
     }
 }
 
+/// Runs a text detector's tiled pass on a frame ([`Model::run_with_tiles`]), boxes in pixels of
+/// the analysis frame. The tiles come from the frame's full-resolution detail when ingest attached
+/// one; without it (a frame built elsewhere, or a detail that missed) from the analysis frame
+/// itself, upscaled by as much more as it is smaller than the source, so the tiles are the same.
+pub fn run_frame_tiled(
+    model: &mut Model,
+    frame: &Frame,
+    tiling: &Tiling,
+) -> Result<(ModelOutput, RunTimings), InferenceError> {
+    let whole = ImageRef {
+        rgb: &frame.rgb,
+        width: frame.width,
+        height: frame.height,
+    };
+    let full_size = (
+        frame.source_width.max(frame.width),
+        frame.source_height.max(frame.height),
+    );
+    let with_detail = frame.detail.as_deref().and_then(|d| {
+        let detail = ImageRef {
+            rgb: &d.rgb,
+            width: d.width,
+            height: d.height,
+        };
+        TiledFrame::with_detail(whole, detail, (d.x, d.y), full_size, tiling)
+    });
+    match with_detail {
+        Some(tiled) => model.run_with_tiles(&tiled, tiling.scale),
+        None => {
+            let more = full_size.0 as f32 / frame.width.max(1) as f32;
+            match TiledFrame::same(whole, &tiling.region, &tiling.zones) {
+                Some(tiled) => model.run_with_tiles(&tiled, tiling.scale * more),
+                None => {
+                    let (outputs, timings) = model.run(&[whole])?;
+                    Ok((outputs.into_iter().next().unwrap_or_default(), timings))
+                }
+            }
+        }
+    }
+}
+
 /// Runs one batch and sends one response per request. Returns false when nobody listens.
+/// Requests with tiles run one by one, each with its tiles as one batch.
 fn run_batch(
     model: &mut Model,
     index: usize,
@@ -247,7 +293,9 @@ fn run_batch(
     responses: &Sender<Response>,
 ) -> bool {
     let started = Instant::now();
-    let images: Vec<ImageRef<'_>> = batch
+    let (tiled, plain): (Vec<Queued>, Vec<Queued>) =
+        batch.drain(..).partition(|q| q.request.tiling.is_some());
+    let images: Vec<ImageRef<'_>> = plain
         .iter()
         .map(|q| ImageRef {
             rgb: &q.request.frame.rgb,
@@ -255,16 +303,40 @@ fn run_batch(
             height: q.request.frame.height,
         })
         .collect();
-    let result = model.run(&images);
-    drop(images);
-    let (outputs, timings) = match result {
-        Ok((outputs, timings)) => (outputs.into_iter().map(Ok).collect(), timings),
-        Err(e) => {
-            tracing::warn!(model = model.name(), error = %e, "Inference failed for a batch.");
-            (vec![Err(e.to_string()); batch.len()], RunTimings::default())
+    let mut done: Vec<(Queued, Result<ModelOutput, String>, RunTimings)> = Vec::new();
+    if !images.is_empty() {
+        let result = model.run(&images);
+        drop(images);
+        match result {
+            Ok((outputs, timings)) => done.extend(
+                plain
+                    .into_iter()
+                    .zip(outputs)
+                    .map(|(q, o)| (q, Ok(o), timings)),
+            ),
+            Err(e) => {
+                tracing::warn!(model = model.name(), error = %e, "Inference failed for a batch.");
+                done.extend(
+                    plain
+                        .into_iter()
+                        .map(|q| (q, Err(e.to_string()), RunTimings::default())),
+                );
+            }
         }
-    };
-    for (q, output) in batch.drain(..).zip(outputs) {
+    }
+    for q in tiled {
+        let Some(tiling) = q.request.tiling.clone() else {
+            continue;
+        };
+        match run_frame_tiled(model, &q.request.frame, &tiling) {
+            Ok((output, timings)) => done.push((q, Ok(output), timings)),
+            Err(e) => {
+                tracing::warn!(model = model.name(), error = %e, "Tiled inference failed for a frame.");
+                done.push((q, Err(e.to_string()), RunTimings::default()));
+            }
+        }
+    }
+    for (q, output, timings) in done {
         let response = Response {
             frame: q.request.frame,
             model: index,

@@ -53,10 +53,10 @@ pub struct TiledFrame<'a> {
     pub zones: &'a [Vec<[f32; 2]>],
 }
 
-impl TiledFrame<'_> {
+impl<'a> TiledFrame<'a> {
     /// The same picture given whole and as detail (eval frames, snapshots): `region` is
     /// normalised. `None` when the region covers no pixel.
-    pub fn same<'a>(
+    pub fn same(
         image: ImageRef<'a>,
         region: &BBox,
         zones: &'a [Vec<[f32; 2]>],
@@ -68,6 +68,35 @@ impl TiledFrame<'_> {
             detail_origin: (0, 0),
             full_size: (image.width, image.height),
             zones,
+        })
+    }
+
+    /// A frame analysed as `whole` whose `detail` holds the source's pixels from `origin` on (a
+    /// source of `full_size` pixels): `tiling`'s region, in detail pixels, cut to the detail.
+    /// `None` when the region and the detail do not meet.
+    pub fn with_detail(
+        whole: ImageRef<'a>,
+        detail: ImageRef<'a>,
+        origin: (u32, u32),
+        full_size: (u32, u32),
+        tiling: &'a Tiling,
+    ) -> Option<TiledFrame<'a>> {
+        let full = PixelRect::from_normalised(&tiling.region, full_size.0, full_size.1)?;
+        let (x1, y1) = (full.x.max(origin.0), full.y.max(origin.1));
+        let x2 = (full.x + full.width).min(origin.0 + detail.width);
+        let y2 = (full.y + full.height).min(origin.1 + detail.height);
+        (x2 > x1 && y2 > y1).then(|| TiledFrame {
+            whole,
+            detail,
+            region: PixelRect {
+                x: x1 - origin.0,
+                y: y1 - origin.1,
+                width: x2 - x1,
+                height: y2 - y1,
+            },
+            detail_origin: origin,
+            full_size,
+            zones: &tiling.zones,
         })
     }
 
@@ -314,6 +343,55 @@ pub fn merge_text_boxes(found: Vec<TileDetection>) -> Vec<Detection> {
     out
 }
 
+/// Lines of one block are joined when the gap between them is at most this share of the lower
+/// line height (a line spacing), and they overlap horizontally by at least
+/// [`BLOCK_OVERLAP`] of the narrower line.
+pub const BLOCK_GAP: f32 = 0.5;
+
+/// See [`BLOCK_GAP`].
+pub const BLOCK_OVERLAP: f32 = 0.5;
+
+/// Joins text lines stacked into one block (a poster's title and its small print, a sign's two
+/// lines) into one box, the union, with the higher score: at tile resolution a text detector
+/// finds the lines of a small poster one by one, and a poster is one sign. Lines count as one
+/// block when they overlap horizontally by at least [`BLOCK_OVERLAP`] of the narrower one and
+/// the vertical gap between them is at most [`BLOCK_GAP`] of the lower one's height.
+///
+/// Returns the boxes sorted by descending score.
+pub fn group_lines(lines: Vec<Detection>) -> Vec<Detection> {
+    let mut blocks = lines;
+    loop {
+        let mut joined = false;
+        'outer: for i in 0..blocks.len() {
+            for j in i + 1..blocks.len() {
+                let (a, b) = (&blocks[i], &blocks[j]);
+                if a.class_id == b.class_id && one_block(&a.bbox, &b.bbox) {
+                    let b = blocks.swap_remove(j);
+                    let a = &mut blocks[i];
+                    a.bbox = union(&a.bbox, &b.bbox);
+                    a.score = a.score.max(b.score);
+                    joined = true;
+                    break 'outer;
+                }
+            }
+        }
+        if !joined {
+            break;
+        }
+    }
+    blocks.sort_by(|a, b| b.score.total_cmp(&a.score));
+    blocks
+}
+
+/// Whether two line boxes are lines of one block (see [`group_lines`]).
+fn one_block(a: &BBox, b: &BBox) -> bool {
+    let ix = a.x2.min(b.x2) - a.x1.max(b.x1);
+    let gap = a.y1.max(b.y1) - a.y2.min(b.y2);
+    ix >= BLOCK_OVERLAP * a.width().min(b.width())
+        && ix > 0.0
+        && gap <= BLOCK_GAP * a.height().min(b.height())
+}
+
 /// Whether two boxes from different tiles are the same text (see [`merge_text_boxes`]).
 fn same_text(a: &BBox, b: &BBox) -> bool {
     let ix = (a.x2.min(b.x2) - a.x1.max(b.x1)).max(0.0);
@@ -526,6 +604,40 @@ mod tests {
     }
 
     #[test]
+    fn lines_of_one_poster_become_one_block() {
+        let line = |x1: f32, y1: f32, x2: f32, y2: f32, score: f32| Detection {
+            bbox: BBox::new(x1, y1, x2, y2),
+            score,
+            class_id: 0,
+        };
+        let blocks = group_lines(vec![
+            // A poster: a title and two shorter lines of small print under it, 1–2 px apart.
+            line(722.0, 162.0, 760.0, 180.0, 0.99),
+            line(726.0, 182.0, 756.0, 190.0, 0.97),
+            line(728.0, 191.0, 750.0, 197.0, 0.8),
+            // A shop sign far above: a gap of 60 px, more than a line spacing.
+            line(720.0, 80.0, 800.0, 102.0, 0.98),
+            // Two signs side by side on one row: no horizontal overlap.
+            line(100.0, 300.0, 200.0, 320.0, 0.9),
+            line(205.0, 300.0, 300.0, 320.0, 0.85),
+            // A line under both, 2 px down: 20 of its 60 px under the left sign (too little), 35
+            // under the right one, which it joins.
+            line(180.0, 322.0, 240.0, 334.0, 0.7),
+        ]);
+        let boxes: Vec<BBox> = blocks.iter().map(|d| d.bbox).collect();
+        assert_eq!(
+            boxes,
+            vec![
+                BBox::new(722.0, 162.0, 760.0, 197.0),
+                BBox::new(720.0, 80.0, 800.0, 102.0),
+                BBox::new(100.0, 300.0, 200.0, 320.0),
+                BBox::new(180.0, 300.0, 300.0, 334.0),
+            ]
+        );
+        assert_eq!(blocks[0].score, 0.99);
+    }
+
+    #[test]
     fn detail_boxes_map_to_the_analysis_frame() {
         // A 1920 × 1080 source analysed at 640 × 360; the detail is the source's region from
         // (960, 270). A box at detail (30, 60)–(90, 90) is source (990, 330)–(1050, 360), and a
@@ -635,6 +747,38 @@ mod tests {
             &tri([[30.0, 0.0], [40.0, 0.0], [40.0, 40.0]])
         ));
         assert!(!rect_meets_polygon(&r, &[]));
+    }
+
+    #[test]
+    fn the_region_is_found_inside_a_larger_detail() {
+        // Ingest cut the detail (0.0, 0.25)–(1.0, 0.75) of a 1280 × 720 source, widened to even
+        // pixels: from (0, 180), 1280 × 360. A detector tiles (0.5, 0.3)–(0.75, 0.9): source
+        // (640, 216)–(960, 648), cut to the detail's bottom at 540.
+        let whole = vec![0u8; 640 * 360 * 3];
+        let detail = vec![0u8; 1280 * 360 * 3];
+        let tiling = Tiling {
+            region: BBox::new(0.5, 0.3, 0.75, 0.9),
+            scale: 2.0,
+            zones: Vec::new(),
+        };
+        let whole = ImageRef {
+            rgb: &whole,
+            width: 640,
+            height: 360,
+        };
+        let detail = ImageRef {
+            rgb: &detail,
+            width: 1280,
+            height: 360,
+        };
+        let frame = TiledFrame::with_detail(whole, detail, (0, 180), (1280, 720), &tiling)
+            .expect("they meet");
+        assert_eq!(frame.region, rect(640, 36, 320, 324));
+        let far = Tiling {
+            region: BBox::new(0.0, 0.8, 1.0, 1.0),
+            ..tiling.clone()
+        };
+        assert!(TiledFrame::with_detail(whole, detail, (0, 180), (1280, 720), &far).is_none());
     }
 
     #[test]

@@ -79,6 +79,10 @@ pub(crate) struct Shared {
     pub(crate) gop_ms: AtomicU64,
     pub(crate) key_only: AtomicBool,
     pub(crate) evidence: Mutex<Option<gst::Sample>>,
+    /// The last due frames at full resolution, oldest first, kept (as references, not copies)
+    /// until the analysis branch hands out the same frame with its detail (see
+    /// `CameraSpec::detail_region`); empty when the camera needs no detail.
+    pub(crate) details: Mutex<std::collections::VecDeque<gst::Sample>>,
     pub(crate) stopping: AtomicBool,
 }
 
@@ -172,6 +176,7 @@ impl Camera {
             gop_ms: AtomicU64::new(0),
             key_only: AtomicBool::new(false),
             evidence: Mutex::new(None),
+            details: Mutex::new(std::collections::VecDeque::new()),
             stopping: AtomicBool::new(false),
         });
         let thread = std::thread::Builder::new()

@@ -29,7 +29,7 @@ use std::time::Duration;
 pub use camera::{Camera, CameraEvent, CameraStats, Snapshot};
 use gstreamer as gst;
 
-use crate::domain::CameraId;
+use crate::domain::{BBox, CameraId};
 
 /// Errors of the ingest stage.
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +132,9 @@ pub struct CameraSpec {
     /// First and longest wait between reconnection attempts.
     pub backoff_min: Duration,
     pub backoff_max: Duration,
+    /// A part of the picture (normalised) that each frame also carries at the source's own
+    /// resolution (`Frame::detail`), for text detection on tiles. `None`: analysis frames only.
+    pub detail_region: Option<BBox>,
 }
 
 impl CameraSpec {
@@ -146,6 +149,7 @@ impl CameraSpec {
             key_frames_only: true,
             backoff_min: Duration::from_secs(1),
             backoff_max: Duration::from_secs(60),
+            detail_region: None,
         }
     }
 }

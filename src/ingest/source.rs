@@ -19,7 +19,7 @@ use gstreamer_video::prelude::*;
 
 use super::camera::Shared;
 use super::{make, CameraSpec, IngestError, SourceSpec};
-use crate::domain::Frame;
+use crate::domain::{BBox, Frame, FrameDetail};
 
 /// Decides, per compressed buffer at the decoder's input, whether it is decoded.
 ///
@@ -403,6 +403,7 @@ fn attach_pacer(queue: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>) {
     let pacer = Mutex::new(Pacer::new(spec.interval));
     let shared = Arc::clone(shared);
     let live = spec.source.is_live();
+    let keep_details = spec.detail_region.is_some();
     pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
@@ -430,11 +431,23 @@ fn attach_pacer(queue: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>) {
                 }
             }
             let sample = gst::Sample::builder().buffer(buffer).caps(&caps).build();
+            if keep_details {
+                let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
+                details.push_back(sample.clone());
+                // The analysis branch holds at most a few frames (queue of 2, appsink of 1);
+                // older ones were dropped on the way.
+                while details.len() > MAX_DETAILS {
+                    details.pop_front();
+                }
+            }
             *shared.evidence.lock().unwrap_or_else(|p| p.into_inner()) = Some(sample);
         }
         gst::PadProbeReturn::Ok
     });
 }
+
+/// Full-resolution due frames kept for their detail (see `Shared::details`).
+const MAX_DETAILS: usize = 8;
 
 fn attach_sink(
     sink: &gst_app::AppSink,
@@ -447,14 +460,21 @@ fn attach_sink(
     let frames = frames.clone();
     let camera = spec.id.clone();
     let live = spec.source.is_live();
+    let detail_region = spec.detail_region;
     let mut seq = 0u64;
     let started = SystemTime::now();
     sink.set_callbacks(
         gst_app::AppSinkCallbacks::builder()
             .new_sample(move |sink| {
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
-                let frame = to_frame(&sample, &camera, seq, live, started, &shared)
+                let mut frame = to_frame(&sample, &camera, seq, live, started, &shared)
                     .ok_or(gst::FlowError::Error)?;
+                if let Some(region) = &detail_region {
+                    frame.detail = take_detail(&shared, frame.pts, region).map(Arc::new);
+                    if frame.detail.is_none() {
+                        tracing::debug!(camera = %camera, seq, "No full-resolution detail for a frame.");
+                    }
+                }
                 seq += 1;
                 shared.mark_streaming(epoch);
                 if live {
@@ -466,7 +486,6 @@ fn attach_sink(
                     return Ok(gst::FlowSuccess::Ok);
                 }
                 // Files wait for the consumer (nothing is lost) but give up when stopping.
-                let mut frame = frame;
                 loop {
                     match frames.send_timeout(frame, Duration::from_millis(100)) {
                         Ok(()) => {
@@ -487,6 +506,78 @@ fn attach_sink(
             })
             .build(),
     );
+}
+
+/// The full-resolution frame kept for the analysis frame at `pts` (dropping older ones), its
+/// `region` (normalised) converted to packed RGB at its own size.
+fn take_detail(shared: &Shared, pts: Option<Duration>, region: &BBox) -> Option<FrameDetail> {
+    let pts = gst::ClockTime::from_nseconds(pts?.as_nanos() as u64);
+    let sample = {
+        let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
+        let at = details
+            .iter()
+            .position(|s| s.buffer().and_then(|b| b.pts()) == Some(pts))?;
+        let sample = details.get(at)?.clone();
+        details.drain(..=at);
+        sample
+    };
+    detail_of(&sample, region)
+}
+
+/// Converts `region` (normalised) of a decoded sample to packed RGB at full resolution. The
+/// rectangle is widened to even pixel edges so chroma-subsampled formats convert cleanly.
+fn detail_of(sample: &gst::Sample, region: &BBox) -> Option<FrameDetail> {
+    let in_info = gst_video::VideoInfo::from_caps(sample.caps()?).ok()?;
+    let (w, h) = (in_info.width(), in_info.height());
+    let edge = |v: f32, size: u32, up: bool| {
+        let px = if up {
+            (v * size as f32).ceil()
+        } else {
+            (v * size as f32).floor()
+        };
+        let px = px.clamp(0.0, size as f32) as u32;
+        if up {
+            (px + (px & 1)).min(size)
+        } else {
+            px & !1
+        }
+    };
+    let (x1, y1) = (edge(region.x1, w, false), edge(region.y1, h, false));
+    let (x2, y2) = (edge(region.x2, w, true), edge(region.y2, h, true));
+    if x2 <= x1 || y2 <= y1 {
+        return None;
+    }
+    let (rw, rh) = (x2 - x1, y2 - y1);
+    let out_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rw, rh)
+        .fps(in_info.fps())
+        .interlace_mode(in_info.interlace_mode())
+        .build()
+        .ok()?;
+    let mut config = gst_video::VideoConverterConfig::new();
+    config.set_src_x(x1 as i32);
+    config.set_src_y(y1 as i32);
+    config.set_src_width(Some(rw as i32));
+    config.set_src_height(Some(rh as i32));
+    let converter = gst_video::VideoConverter::new(&in_info, &out_info, Some(config)).ok()?;
+    let input =
+        gst_video::VideoFrame::from_buffer_readable(sample.buffer_owned()?, &in_info).ok()?;
+    let out_buffer = gst::Buffer::with_size(out_info.size()).ok()?;
+    let mut output = gst_video::VideoFrame::from_buffer_writable(out_buffer, &out_info).ok()?;
+    converter.frame(&input, &mut output);
+    let stride = output.plane_stride()[0] as usize;
+    let data = output.plane_data(0).ok()?;
+    let row = rw as usize * 3;
+    let mut rgb = Vec::with_capacity(row * rh as usize);
+    for y in 0..rh as usize {
+        rgb.extend_from_slice(data.get(y * stride..y * stride + row)?);
+    }
+    Some(FrameDetail {
+        x: x1,
+        y: y1,
+        width: rw,
+        height: rh,
+        rgb: Arc::from(rgb),
+    })
 }
 
 /// Copies an RGB sample into a packed `Frame`, honouring the plane stride.
@@ -534,6 +625,7 @@ fn to_frame(
             source_height
         },
         rgb: Arc::from(rgb),
+        detail: None,
     })
 }
 

@@ -123,3 +123,40 @@ fn rendered_frames_are_encoded_as_camera_like_h264() {
     assert_eq!((report.width, report.height), (Some(160), Some(96)));
     assert_eq!(report.gop_frames, Some(10));
 }
+
+#[test]
+fn frames_carry_the_full_resolution_detail_of_their_region() {
+    // 320 × 240 analysed at 160 × 120; the lower middle of the picture also at full resolution.
+    let clip = poster_clip(10);
+    let (frames_tx, frames_rx) = bounded(4);
+    let (events_tx, _events_rx) = unbounded();
+    let mut spec = CameraSpec::new(CameraId::new("detail"), SourceSpec::File(clip));
+    spec.interval = Duration::from_millis(500);
+    spec.analysis_width = 160;
+    spec.detail_region = Some(gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0));
+    let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
+    let frames: Vec<_> = frames_rx.iter().take(12).collect();
+    camera.stop();
+    assert_eq!(frames.len(), 12);
+    for f in &frames {
+        let d = f.detail.as_ref().expect("every frame carries its detail");
+        assert_eq!((d.x, d.y, d.width, d.height), (80, 120, 160, 120), "{f:?}");
+        assert_eq!(d.rgb.len(), 160 * 120 * 3);
+        // The detail, shrunk 2 × 2, is the analysis frame's pixels there: the same picture.
+        let mut diff = 0u64;
+        for y in 0..60usize {
+            for x in 0..80usize {
+                for c in 0..3usize {
+                    let full = |dx: usize, dy: usize| {
+                        u64::from(d.rgb[((2 * y + dy) * 160 + 2 * x + dx) * 3 + c])
+                    };
+                    let shrunk = (full(0, 0) + full(1, 0) + full(0, 1) + full(1, 1)) / 4;
+                    let analysed = u64::from(f.rgb[((60 + y) * 160 + 40 + x) * 3 + c]);
+                    diff += shrunk.abs_diff(analysed);
+                }
+            }
+        }
+        let mean = diff as f64 / (60.0 * 80.0 * 3.0);
+        assert!(mean < 8.0, "frame {}: mean difference {mean:.1}", f.seq);
+    }
+}

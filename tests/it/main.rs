@@ -10,3 +10,4 @@ mod manifest;
 mod pipeline;
 mod scene;
 mod street_model;
+mod tiles;

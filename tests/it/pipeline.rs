@@ -20,6 +20,7 @@ fn camera(id: &str, source: Source) -> CameraConfig {
         vec![DetectorConfig {
             model: "text".to_string(),
             interval: Duration::from_secs(1),
+            tiles: None,
         }],
     );
     camera.stall_timeout = Duration::from_secs(5);

@@ -120,6 +120,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
         vec![DetectorConfig {
             model: "static".to_string(),
             interval: Duration::from_secs(1),
+            tiles: None,
         }],
     );
     cam.zones = vec![Zone {
