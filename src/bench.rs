@@ -4,7 +4,8 @@
 //!
 //! 1. decoding: CPU time per analysed frame with key-frame-only decoding vs full decoding, at one
 //!    analysis every 2 s (the ratio is the point);
-//! 2. inference: latency per image at batch 1 and at the best batch size, per model;
+//! 2. inference: latency per image at batch 1 and at the best batch size, per model; text
+//!    detectors also on tiles of a band of the full-resolution frame (`TILE_REGION`);
 //! 3. sustained cameras: RTSP streams served at real-time pace by the in-process server, one
 //!    analysis per 2 s per camera; the most cameras for which every due frame is analysed and
 //!    the lag from ingest to result does not grow;
@@ -41,7 +42,13 @@ pub struct BenchOptions {
     pub max_cameras: usize,
     pub batch_sizes: Vec<usize>,
     pub inference_runs: usize,
+    /// Tiling factors at which text detectors are also timed on tiles of [`TILE_REGION`].
+    pub tile_scales: Vec<f32>,
 }
+
+/// The region tiled when timing text detection on tiles: a band across the frame from 20 % to
+/// 60 % of its height (40 % of the picture), about where a street camera sees shopfronts.
+pub const TILE_REGION: [f32; 4] = [0.0, 0.2, 1.0, 0.6];
 
 impl BenchOptions {
     /// The real benchmark: 1080p30, 2 s GOP, 60 s clip.
@@ -55,6 +62,7 @@ impl BenchOptions {
             max_cameras: 64,
             batch_sizes: vec![1, 2, 4, 8],
             inference_runs: 20,
+            tile_scales: vec![2.0, 3.0],
         }
     }
 
@@ -77,6 +85,7 @@ impl BenchOptions {
             max_cameras: 2,
             batch_sizes: vec![1, 2],
             inference_runs: 2,
+            tile_scales: vec![2.0],
         }
     }
 }
@@ -123,6 +132,19 @@ pub struct InferenceFigures {
     pub per_batch: Vec<(usize, Duration)>,
 }
 
+/// A text detector's cost on tiles of one analysis frame ([`TILE_REGION`] of the source at full
+/// resolution, plus the whole frame).
+#[derive(Debug, Clone)]
+pub struct TiledFigures {
+    pub model: String,
+    pub scale: f32,
+    /// The source picture the tiles are cut from.
+    pub source: (u32, u32),
+    /// Model inputs per frame: tiles + the whole frame.
+    pub inputs: usize,
+    pub per_frame: Duration,
+}
+
 /// One step of the sustained-cameras search.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct StepFigures {
@@ -148,6 +170,8 @@ pub struct BenchReport {
     pub model_for_cameras: Option<String>,
     /// The model-free static-object detector's cost per analysis frame (640×360).
     pub static_detector: Option<Duration>,
+    /// Text detectors on tiles, per scale.
+    pub tiled: Vec<TiledFigures>,
 }
 
 impl BenchReport {
@@ -203,19 +227,40 @@ impl fmt::Display for BenchReport {
         writeln!(f, "\ninference, latency per image:")?;
         for m in &self.inference {
             let best = m.per_batch.iter().min_by_key(|(_, d)| *d);
-            let one = m.per_batch.iter().find(|(b, _)| *b == 1);
-            if let (Some((_, one)), Some((b, best))) = (one, best) {
+            let one = m.per_batch.iter().find(|(b, _)| *b == 1).map(|(_, d)| *d);
+            if let (Some(one), Some((b, best))) = (one, best) {
                 writeln!(
                     f,
                     "  {:<12} input {}x{}: batch 1 {:.1} ms; best batch {} {:.1} ms/image ({:.2}x)",
                     m.model,
                     m.input.0,
                     m.input.1,
-                    ms(*one),
+                    ms(one),
                     b,
                     ms(*best),
                     one.as_secs_f64() / best.as_secs_f64().max(1e-9)
                 )?;
+            }
+            let [x1, y1, x2, y2] = TILE_REGION;
+            for t in self.tiled.iter().filter(|t| t.model == m.model) {
+                write!(
+                    f,
+                    "  {:<12} tiles x{} of ({x1}, {y1})-({x2}, {y2}) of {}x{}: {} inputs, {:.1} ms per frame",
+                    "",
+                    t.scale,
+                    t.source.0,
+                    t.source.1,
+                    t.inputs,
+                    ms(t.per_frame)
+                )?;
+                match one {
+                    Some(one) => writeln!(
+                        f,
+                        " ({:.1}x the whole frame alone)",
+                        t.per_frame.as_secs_f64() / one.as_secs_f64().max(1e-9)
+                    )?,
+                    None => writeln!(f)?,
+                }
             }
         }
         if let Some(cost) = self.static_detector {
@@ -287,6 +332,15 @@ pub fn run(options: &BenchOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Re
     for manifest in &options.models {
         progress(&format!("inference: {}", manifest.display()));
         report.inference.push(inference_latency(manifest, options)?);
+        if Manifest::load(manifest)?.kind == crate::inference::ModelKind::Text {
+            for &scale in &options.tile_scales {
+                progress(&format!(
+                    "inference on tiles x{scale}: {}",
+                    manifest.display()
+                ));
+                report.tiled.push(tiled_latency(manifest, scale, options)?);
+            }
+        }
     }
     progress("static-object detector");
     report.static_detector = Some(static_detector_cost(options.inference_runs.max(20) * 5));
@@ -411,6 +465,63 @@ fn inference_latency(manifest: &Path, options: &BenchOptions) -> anyhow::Result<
         model: manifest.name.clone(),
         input: (manifest.input.width, manifest.input.height),
         per_batch,
+    })
+}
+
+/// A text detector's tiled pass on a frame of the clip's size analysed at 640 wide, the way the
+/// inference pool runs it (the detail as ingest cuts it).
+fn tiled_latency(
+    manifest: &Path,
+    scale: f32,
+    options: &BenchOptions,
+) -> anyhow::Result<TiledFigures> {
+    let manifest = Arc::new(Manifest::load(manifest)?);
+    let mut model = Model::open(Arc::clone(&manifest), Device::Cpu, num_cpus())?;
+    let (sw, sh) = (options.clip.width, options.clip.height);
+    let (w, h) = (640u32, (640 * sh / sw.max(1)).max(1));
+    let pixels = |w: u32, h: u32| -> Arc<[u8]> {
+        (0..w * h * 3).map(|i| ((i * 7919) % 251) as u8).collect()
+    };
+    let [x1, y1, x2, y2] = TILE_REGION;
+    let region = crate::domain::BBox::new(x1, y1, x2, y2);
+    let rect = crate::inference::PixelRect::from_normalised(&region, sw, sh)
+        .context("the tile region covers no pixel")?;
+    let frame = crate::domain::Frame {
+        camera: CameraId::new("bench"),
+        instance: 0,
+        seq: 0,
+        time: std::time::SystemTime::now(),
+        pts: None,
+        width: w,
+        height: h,
+        source_width: sw,
+        source_height: sh,
+        rgb: pixels(w, h),
+        detail: Some(Arc::new(crate::domain::FrameDetail {
+            x: rect.x,
+            y: rect.y,
+            width: rect.width,
+            height: rect.height,
+            rgb: pixels(rect.width, rect.height),
+        })),
+    };
+    let tiling = crate::inference::Tiling {
+        region,
+        scale,
+        zones: Vec::new(),
+    };
+    let (_, warm) = crate::inference::pool::run_frame_tiled(&mut model, &frame, &tiling)?;
+    let runs = (options.inference_runs / 4).max(1);
+    let started = Instant::now();
+    for _ in 0..runs {
+        crate::inference::pool::run_frame_tiled(&mut model, &frame, &tiling)?;
+    }
+    Ok(TiledFigures {
+        model: manifest.name.clone(),
+        scale,
+        source: (sw, sh),
+        inputs: warm.batch,
+        per_frame: started.elapsed() / runs as u32,
     })
 }
 
