@@ -106,6 +106,10 @@ pub fn run(
             .iter()
             .position(|c| c == "illegal_signage")
     });
+    // the object model is opened with the manifest's thresholds, so this is the pipeline's
+    let sign_threshold = objects
+        .as_ref()
+        .map_or(0.0, |m| m.threshold_for("illegal_signage"));
     // class → (signs, found by objects, by text, by either)
     let mut counts: BTreeMap<usize, [usize; 4]> = BTreeMap::new();
     let mut images = 0usize;
@@ -142,7 +146,7 @@ pub fn run(
                         .unwrap_or_default()
                         .detections
                         .into_iter()
-                        .filter(|d| Some(d.class_id) == signage && d.score >= m.threshold)
+                        .filter(|d| Some(d.class_id) == signage && d.score >= sign_threshold)
                         .map(|d| d.bbox)
                         .collect(),
                 )

@@ -63,9 +63,11 @@ pub struct ClassReport {
     /// Detections down to the AP floor, ignored ones left out.
     pub detections: usize,
     pub ap50: Option<f64>,
-    /// At the manifest threshold: true positives / detections.
+    /// The class's threshold in the manifest (`[thresholds.per_class]`, else `score`).
+    pub threshold: f32,
+    /// At the class's threshold: true positives / detections.
     pub precision: Rate,
-    /// At the manifest threshold: true positives / objects.
+    /// At the class's threshold: true positives / objects.
     pub recall: Rate,
 }
 
@@ -403,13 +405,15 @@ pub fn run(
             .iter()
             .filter_map(|c| tallies.get(c).map(|t| (c, t)))
             .map(|(c, t)| {
-                let pr = t.at_threshold(m.threshold);
+                let threshold = m.threshold_for(c.name());
+                let pr = t.at_threshold(threshold);
                 ClassReport {
                     class: c.name().to_string(),
                     objects: t.positives,
                     ignored: t.ignored,
                     detections: t.detections(),
                     ap50: t.average_precision(),
+                    threshold,
                     precision: Rate::new(pr.true_positives, pr.true_positives + pr.false_positives),
                     recall: Rate::new(pr.true_positives, pr.positives),
                 }

@@ -189,7 +189,21 @@ impl EvalOptions {
 pub struct Loaded {
     pub model: Model,
     pub name: String,
+    /// The manifest's score threshold.
     pub threshold: f32,
+    /// The manifest's higher thresholds for some classes (`[thresholds.per_class]`).
+    pub per_class: std::collections::BTreeMap<String, f32>,
+}
+
+impl Loaded {
+    /// The score at which the pipeline would keep a detection of `class`.
+    pub fn threshold_for(&self, class: &str) -> f32 {
+        self.per_class
+            .get(class)
+            .copied()
+            .unwrap_or(self.threshold)
+            .max(self.threshold)
+    }
 }
 
 impl std::fmt::Debug for Loaded {
@@ -204,8 +218,12 @@ pub fn open_model(path: &Path, score_floor: Option<f32>, threads: usize) -> anyh
     let mut manifest =
         Manifest::load(path).with_context(|| format!("loading {}", path.display()))?;
     let threshold = manifest.thresholds.score;
+    let per_class = manifest.thresholds.per_class.clone();
     if let Some(floor) = score_floor {
+        // AP needs every detection down to the floor, per-class thresholds included; precision
+        // and recall are then taken at each class's own threshold (`Loaded::threshold_for`).
         manifest.thresholds.score = floor.min(threshold);
+        manifest.thresholds.per_class.clear();
     }
     let name = manifest.name.clone();
     let model = Model::open(Arc::new(manifest), Device::Cpu, threads)
@@ -214,6 +232,7 @@ pub fn open_model(path: &Path, score_floor: Option<f32>, threads: usize) -> anyh
         model,
         name,
         threshold,
+        per_class,
     })
 }
 
@@ -230,6 +249,7 @@ pub fn open_model_sized(
     manifest.input.width = width;
     manifest.input.height = height;
     let threshold = manifest.thresholds.score;
+    let per_class = manifest.thresholds.per_class.clone();
     let name = format!("{} at {width}x{height}", manifest.name);
     let model = Model::open(Arc::new(manifest), Device::Cpu, threads)
         .with_context(|| format!("opening {} at {width}x{height}", path.display()))?;
@@ -237,6 +257,7 @@ pub fn open_model_sized(
         model,
         name,
         threshold,
+        per_class,
     })
 }
 

@@ -147,27 +147,27 @@ impl fmt::Display for Report {
                 writeln!(
                     f,
                     "1. Object model {} on {} frames of {} held-out scenes (AP at IoU 0.5, \
-                     objects < {:.0} % visible ignored; P/R at threshold {})",
+                     objects < {:.0} % visible ignored; P/R at each class's threshold)",
                     o.model,
                     o.frames,
                     o.scenes,
                     o.min_visible * 100.0,
-                    o.threshold
                 )?;
                 writeln!(
                     f,
-                    "   {:<20} {:>7} {:>7} {:>6} {:>7}  {:<20} {:<20}",
-                    "class", "objects", "ignored", "dets", "AP50", "precision", "recall"
+                    "   {:<20} {:>7} {:>7} {:>6} {:>7} {:>6}  {:<20} {:<20}",
+                    "class", "objects", "ignored", "dets", "AP50", "thr", "precision", "recall"
                 )?;
                 for c in &o.classes {
                     writeln!(
                         f,
-                        "   {:<20} {:>7} {:>7} {:>6} {:>7}  {:<20} {:<20}",
+                        "   {:<20} {:>7} {:>7} {:>6} {:>7} {:>6}  {:<20} {:<20}",
                         c.class,
                         c.objects,
                         c.ignored,
                         c.detections,
                         opt(c.ap50, 3),
+                        c.threshold,
                         c.precision,
                         c.recall
                     )?;

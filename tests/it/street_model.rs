@@ -14,7 +14,10 @@ fn street_v1() -> Model {
     onnxruntime();
     let manifest = Manifest::load(&repo().join("models/street-v1/model.toml"))
         .expect("models/street-v1/model.toml loads");
-    let classes = manifest.classes.clone().expect("street-v1's manifest lists its classes");
+    let classes = manifest
+        .classes
+        .clone()
+        .expect("street-v1's manifest lists its classes");
     assert_eq!(
         classes,
         ["street_vending", "sidewalk_stacking", "illegal_signage"]
