@@ -517,7 +517,8 @@ impl Runtime {
     }
 
     /// Runs the text detector `camera` uses on the camera's latest frame and returns the text
-    /// regions, normalised: the approved signage baseline an admin captures.
+    /// regions, with the `illegal_signage` boxes of the camera's object models, normalised: the
+    /// approved signage baseline an admin captures.
     ///
     /// With tiles, the same tiles as the running detector (taken from the full-resolution
     /// snapshot), so the baseline's boxes match what the camera reports.
@@ -552,10 +553,17 @@ impl Runtime {
             }
         };
         let (w, h) = (frame.width as f32, frame.height as f32);
-        Ok(detections
+        let mut regions: Vec<BBox> = detections
             .iter()
             .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
-            .collect())
+            .collect();
+        let object_models = camera
+            .detectors
+            .iter()
+            .filter_map(|d| self.model_names.iter().position(|m| *m == d.model))
+            .map(|i| Arc::clone(&self.manifests[i]));
+        regions.extend(object_signs(object_models, image)?);
+        Ok(regions)
     }
 
     /// Stops cameras, lets queued inference finish, and joins every thread.
@@ -1205,8 +1213,9 @@ fn write_clip(
 }
 
 /// Runs the camera's text detector on one frame (the first at or after `at` into a file, the
-/// first frame of a live source) and returns the text regions found, normalised: what an admin
-/// approves as the camera's signage baseline.
+/// first frame of a live source) and returns the text regions found, with the `illegal_signage`
+/// boxes of the camera's object models, normalised: what an admin approves as the camera's
+/// signage baseline.
 pub fn capture_baseline(
     config: &Config,
     camera: &str,
@@ -1217,16 +1226,17 @@ pub fn capture_baseline(
         .camera(camera)
         .with_context(|| format!("no camera {camera:?} in {}", config.path.display()))?;
     inference::ensure_onnxruntime(onnxruntime, config.onnxruntime.as_deref())?;
-    let (detector, text_model) = cam
+    let manifests = cam
         .detectors
         .iter()
         .filter_map(|d| Some((d, config.model(&d.model)?)))
-        .map(|(d, m)| Ok((d, Manifest::load(&m.manifest)?)))
-        .collect::<Result<Vec<_>, inference::ManifestError>>()?
-        .into_iter()
+        .map(|(d, m)| Ok((d, Arc::new(Manifest::load(&m.manifest)?))))
+        .collect::<Result<Vec<_>, inference::ManifestError>>()?;
+    let (detector, text_model) = manifests
+        .iter()
         .find(|(_, m)| m.kind == ModelKind::Text)
         .with_context(|| format!("camera {camera} runs no text detector"))?;
-    let mut model = inference::Model::open(Arc::new(text_model), inference::Device::Cpu, 2)?;
+    let mut model = inference::Model::open(Arc::clone(text_model), inference::Device::Cpu, 2)?;
     let mut spec = camera_spec(cam, &RunOptions::default());
     spec.interval = Duration::from_millis(500);
     let (frames_tx, frames_rx) = bounded(2);
@@ -1259,10 +1269,48 @@ pub fn capture_baseline(
         }
     };
     let (w, h) = (frame.width as f32, frame.height as f32);
-    Ok(detections
+    let mut regions: Vec<BBox> = detections
         .iter()
         .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
-        .collect())
+        .collect();
+    let image = inference::model::ImageRef {
+        rgb: &frame.rgb,
+        width: frame.width,
+        height: frame.height,
+    };
+    regions.extend(object_signs(
+        manifests.iter().map(|(_, m)| Arc::clone(m)),
+        image,
+    )?);
+    Ok(regions)
+}
+
+/// The `illegal_signage` boxes of the object models among `manifests` on `image`, normalised.
+/// Signs present when an admin approves the baseline are approved whichever detector sees them:
+/// without this, a shop sign the object model finds (and the text detector does not) would be
+/// "new" signage for as long as it hangs there.
+fn object_signs(
+    manifests: impl Iterator<Item = Arc<Manifest>>,
+    image: inference::model::ImageRef<'_>,
+) -> anyhow::Result<Vec<BBox>> {
+    let (w, h) = (image.width as f32, image.height as f32);
+    let mut regions = Vec::new();
+    for manifest in manifests.filter(|m| m.kind == ModelKind::Objects) {
+        let mut model = inference::Model::open(Arc::clone(&manifest), inference::Device::Cpu, 2)?;
+        let (outputs, _) = model.run(&[image])?;
+        let signs = outputs.into_iter().next().unwrap_or_default().detections;
+        regions.extend(
+            signs
+                .iter()
+                .filter(|d| {
+                    model.classes().get(d.class_id).is_some_and(|class| {
+                        manifest.categories.get(class).unwrap_or(class) == "illegal_signage"
+                    })
+                })
+                .map(|d| d.bbox.scale(1.0 / w, 1.0 / h)),
+        );
+    }
+    Ok(regions)
 }
 
 /// A [`Runtime`] the API can change while it runs: cameras, grid, categories.

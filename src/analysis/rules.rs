@@ -258,9 +258,21 @@ impl Baseline {
         Self { regions }
     }
 
-    /// Whether `bbox` has IoU below `threshold` with every approved region.
+    /// Whether `bbox` is new: IoU below `threshold` with every approved region, and not mostly
+    /// (half or more of its area) inside one. A few pixels of jitter ruin the IoU of a small
+    /// text box on an approved shop sign; lying inside the sign still marks it as part of it.
     pub fn is_novel(&self, bbox: &BBox, threshold: f32) -> bool {
-        self.regions.iter().all(|r| r.iou(bbox) < threshold)
+        let area = bbox.area();
+        self.regions.iter().all(|r| {
+            let inside = BBox::new(
+                r.x1.max(bbox.x1),
+                r.y1.max(bbox.y1),
+                r.x2.min(bbox.x2),
+                r.y2.min(bbox.y2),
+            )
+            .area();
+            r.iou(bbox) < threshold && !(area > 0.0 && inside >= 0.5 * area)
+        })
     }
 }
 
@@ -732,5 +744,12 @@ mod tests {
         let b = Baseline::new(vec![BBox::new(0.1, 0.1, 0.3, 0.2)]);
         assert!(!b.is_novel(&BBox::new(0.11, 0.1, 0.3, 0.21), 0.3));
         assert!(b.is_novel(&BBox::new(0.6, 0.2, 0.7, 0.35), 0.3));
+        // A small, jittered text box on the approved sign: IoU far below 0.3, but inside it.
+        let small = BBox::new(0.28, 0.15, 0.31, 0.17);
+        assert!(small.iou(&BBox::new(0.1, 0.1, 0.3, 0.2)) < 0.05);
+        assert!(!b.is_novel(&small, 0.3));
+        // A new poster only touching the sign, and a large banner over it, are new.
+        assert!(b.is_novel(&BBox::new(0.29, 0.15, 0.35, 0.25), 0.3));
+        assert!(b.is_novel(&BBox::new(0.05, 0.05, 0.6, 0.4), 0.3));
     }
 }

@@ -7,7 +7,8 @@
 //! 20 s, a stack at 35 s and a sign at 50 s (held-out variants, placed by the scene). The camera
 //! runs the static-object detector every 1 s, the object model every 2 s and the text detector
 //! every 4 s (those installed); one `no_vending` zone covers the frame; the signage baseline is
-//! what the text detector finds on frame 0 (before any violation, as an admin approves it);
+//! what the text detector and the object model's `illegal_signage` find on frame 0 (before any
+//! violation, as an admin approves it with `gridsight baseline`);
 //! calibration comes from six pixel ↔ ground pairs of the scene's camera; the grid is a 50 m
 //! grid around the camera. Short dwell rules keep the scenes short: 30 s for vending, stacking
 //! and sidewalk occupation, 20 s for signage (the built-in rules wait 5, 10 and 2 minutes).
@@ -269,6 +270,11 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         Some(path) => Some(open_model(path, None, options.threads)?),
         None => None,
     };
+    // The object model's signs on frame 0 join the baseline too, as `gridsight baseline` does.
+    let mut objects = match &options.objects {
+        Some(path) => Some(open_model(path, None, options.threads)?),
+        None => None,
+    };
     let mut detectors = vec!["static every 1 s".to_string()];
     let mut models = Vec::new();
     if let Some(path) = &options.objects {
@@ -315,20 +321,38 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             Some(m) => {
                 let mut rgb = vec![0u8; scene.frame_len()];
                 scene.render(0, &mut rgb)?;
-                let (out, _) = m.model.run(&[ImageRef {
+                let image = ImageRef {
                     rgb: &rgb,
                     width: w,
                     height: h,
-                }])?;
-                Baseline::new(
-                    out.into_iter()
-                        .next()
-                        .unwrap_or_default()
-                        .detections
+                };
+                let (out, _) = m.model.run(&[image])?;
+                let mut regions: Vec<BBox> = out
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default()
+                    .detections
+                    .iter()
+                    .map(|d| d.bbox.scale(1.0 / w as f32, 1.0 / h as f32))
+                    .collect();
+                if let Some(o) = objects.as_mut() {
+                    let sign = o
+                        .model
+                        .classes()
                         .iter()
-                        .map(|d| d.bbox.scale(1.0 / w as f32, 1.0 / h as f32))
-                        .collect(),
-                )
+                        .position(|c| c == "illegal_signage");
+                    let (out, _) = o.model.run(&[image])?;
+                    regions.extend(
+                        out.into_iter()
+                            .next()
+                            .unwrap_or_default()
+                            .detections
+                            .iter()
+                            .filter(|d| Some(d.class_id) == sign)
+                            .map(|d| d.bbox.scale(1.0 / w as f32, 1.0 / h as f32)),
+                    );
+                }
+                Baseline::new(regions)
             }
             None => Baseline::default(),
         };
