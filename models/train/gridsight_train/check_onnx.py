@@ -35,14 +35,14 @@ def main():
     s = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
     i, o = s.get_inputs()[0], s.get_outputs()[0]
     print(f"onnxruntime {ort.__version__}: input {i.name} {i.shape}  output {o.name} {o.shape}")
-    S = int(i.shape[2])
+    SH, SW = int(i.shape[2]), int(i.shape[3])
     files = sorted(f for f in os.listdir(a.images) if f.lower().endswith((".jpg", ".png", ".jpeg")))[: a.n]
     times = []
     for f in files:
         im = Image.open(os.path.join(a.images, f)).convert("RGB")
         W, H = im.size
-        sc = S / max(W, H)
-        canvas = Image.new("RGB", (S, S), (114, 114, 114))
+        sc = min(SW / W, SH / H)
+        canvas = Image.new("RGB", (SW, SH), (114, 114, 114))
         canvas.paste(im.resize((round(W * sc), round(H * sc)), Image.BILINEAR), (0, 0))
         x = (np.asarray(canvas, np.float32) / 255.0).transpose(2, 0, 1)[None]
         t = time.perf_counter()
@@ -56,7 +56,7 @@ def main():
                          for (x0, y0, x1, y1), p, c in list(zip(b, sco, cl))[:4])
         print(f"  {f} ({W}x{H}): {len(b)} dets >= {a.conf}  {desc}")
     # batch 2 (dynamic batch axis)
-    out2 = s.run(None, {i.name: np.zeros((2, 3, S, S), np.float32)})[0]
+    out2 = s.run(None, {i.name: np.zeros((2, 3, SH, SW), np.float32)})[0]
     ok &= out2.shape[0] == 2
     print(f"latency (batch 1, 2 threads): median {1000 * np.median(times[1:] or times):.1f} ms; batch-2 output {out2.shape}")
     print("CHECK", "OK" if ok else "FAILED")
