@@ -57,15 +57,20 @@ impl BBox {
         self.width() * self.height()
     }
 
-    /// Intersection over union; 0 when either box is empty.
-    pub fn iou(&self, other: &BBox) -> f32 {
-        let inter = BBox::new(
+    /// Area of the overlap of the two boxes (0 when they do not overlap).
+    pub fn intersection_area(&self, other: &BBox) -> f32 {
+        BBox::new(
             self.x1.max(other.x1),
             self.y1.max(other.y1),
             self.x2.min(other.x2),
             self.y2.min(other.y2),
         )
-        .area();
+        .area()
+    }
+
+    /// Intersection over union; 0 when either box is empty.
+    pub fn iou(&self, other: &BBox) -> f32 {
+        let inter = self.intersection_area(other);
         let union = self.area() + other.area() - inter;
         if union <= 0.0 {
             0.0

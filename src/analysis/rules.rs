@@ -264,14 +264,7 @@ impl Baseline {
     pub fn is_novel(&self, bbox: &BBox, threshold: f32) -> bool {
         let area = bbox.area();
         self.regions.iter().all(|r| {
-            let inside = BBox::new(
-                r.x1.max(bbox.x1),
-                r.y1.max(bbox.y1),
-                r.x2.min(bbox.x2),
-                r.y2.min(bbox.y2),
-            )
-            .area();
-            r.iou(bbox) < threshold && !(area > 0.0 && inside >= 0.5 * area)
+            r.iou(bbox) < threshold && !(area > 0.0 && r.intersection_area(bbox) >= 0.5 * area)
         })
     }
 }
