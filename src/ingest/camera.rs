@@ -13,7 +13,6 @@ use crossbeam_channel::Sender;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 
 use super::{source, CameraSpec, IngestError, SourceSpec};
 use crate::domain::{CameraId, CameraStatus, Frame};
@@ -406,30 +405,14 @@ impl Jitter {
 /// Converts a decoded sample (any raw format) to packed RGB at its own size.
 fn to_rgb(sample: &gst::Sample) -> Option<Snapshot> {
     let in_info = gst_video::VideoInfo::from_caps(sample.caps()?).ok()?;
-    let (width, height) = (in_info.width(), in_info.height());
-    let out_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
-        .fps(in_info.fps())
-        .interlace_mode(in_info.interlace_mode())
-        .build()
-        .ok()?;
-    let buffer = sample.buffer_owned()?;
-    let pts = buffer.pts().map(|t| Duration::from_nanos(t.nseconds()));
-    let input = gst_video::VideoFrame::from_buffer_readable(buffer, &in_info).ok()?;
-    let out_buffer = gst::Buffer::with_size(out_info.size()).ok()?;
-    let mut output = gst_video::VideoFrame::from_buffer_writable(out_buffer, &out_info).ok()?;
-    let converter = gst_video::VideoConverter::new(&in_info, &out_info, None).ok()?;
-    converter.frame(&input, &mut output);
-    let stride = output.plane_stride()[0] as usize;
-    let data = output.plane_data(0).ok()?;
-    let row = width as usize * 3;
-    let mut rgb = Vec::with_capacity(row * height as usize);
-    for y in 0..height as usize {
-        rgb.extend_from_slice(data.get(y * stride..y * stride + row)?);
-    }
+    let pts = sample
+        .buffer()?
+        .pts()
+        .map(|t| Duration::from_nanos(t.nseconds()));
     Some(Snapshot {
-        width,
-        height,
-        rgb,
+        width: in_info.width(),
+        height: in_info.height(),
+        rgb: super::source::packed_rgb(sample, &in_info, None)?,
         pts,
     })
 }

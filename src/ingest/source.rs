@@ -548,29 +548,7 @@ fn detail_of(sample: &gst::Sample, region: &BBox) -> Option<FrameDetail> {
         return None;
     }
     let (rw, rh) = (x2 - x1, y2 - y1);
-    let out_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, rw, rh)
-        .fps(in_info.fps())
-        .interlace_mode(in_info.interlace_mode())
-        .build()
-        .ok()?;
-    let mut config = gst_video::VideoConverterConfig::new();
-    config.set_src_x(x1 as i32);
-    config.set_src_y(y1 as i32);
-    config.set_src_width(Some(rw as i32));
-    config.set_src_height(Some(rh as i32));
-    let converter = gst_video::VideoConverter::new(&in_info, &out_info, Some(config)).ok()?;
-    let input =
-        gst_video::VideoFrame::from_buffer_readable(sample.buffer_owned()?, &in_info).ok()?;
-    let out_buffer = gst::Buffer::with_size(out_info.size()).ok()?;
-    let mut output = gst_video::VideoFrame::from_buffer_writable(out_buffer, &out_info).ok()?;
-    converter.frame(&input, &mut output);
-    let stride = output.plane_stride()[0] as usize;
-    let data = output.plane_data(0).ok()?;
-    let row = rw as usize * 3;
-    let mut rgb = Vec::with_capacity(row * rh as usize);
-    for y in 0..rh as usize {
-        rgb.extend_from_slice(data.get(y * stride..y * stride + row)?);
-    }
+    let rgb = packed_rgb(sample, &in_info, Some([x1, y1, rw, rh]))?;
     Some(FrameDetail {
         x: x1,
         y: y1,
@@ -578,6 +556,42 @@ fn detail_of(sample: &gst::Sample, region: &BBox) -> Option<FrameDetail> {
         height: rh,
         rgb: Arc::from(rgb),
     })
+}
+
+/// Converts a decoded sample (any raw format) to packed RGB at its own scale: the whole picture,
+/// or the rectangle `[x, y, width, height]` (pixels) of it.
+pub(super) fn packed_rgb(
+    sample: &gst::Sample,
+    in_info: &gst_video::VideoInfo,
+    rect: Option<[u32; 4]>,
+) -> Option<Vec<u8>> {
+    let [x, y, width, height] = rect.unwrap_or([0, 0, in_info.width(), in_info.height()]);
+    let out_info = gst_video::VideoInfo::builder(gst_video::VideoFormat::Rgb, width, height)
+        .fps(in_info.fps())
+        .interlace_mode(in_info.interlace_mode())
+        .build()
+        .ok()?;
+    let mut config = gst_video::VideoConverterConfig::new();
+    if rect.is_some() {
+        config.set_src_x(x as i32);
+        config.set_src_y(y as i32);
+        config.set_src_width(Some(width as i32));
+        config.set_src_height(Some(height as i32));
+    }
+    let converter = gst_video::VideoConverter::new(in_info, &out_info, Some(config)).ok()?;
+    let input =
+        gst_video::VideoFrame::from_buffer_readable(sample.buffer_owned()?, in_info).ok()?;
+    let out_buffer = gst::Buffer::with_size(out_info.size()).ok()?;
+    let mut output = gst_video::VideoFrame::from_buffer_writable(out_buffer, &out_info).ok()?;
+    converter.frame(&input, &mut output);
+    let stride = output.plane_stride()[0] as usize;
+    let data = output.plane_data(0).ok()?;
+    let row = width as usize * 3;
+    let mut rgb = Vec::with_capacity(row * height as usize);
+    for line in 0..height as usize {
+        rgb.extend_from_slice(data.get(line * stride..line * stride + row)?);
+    }
+    Some(rgb)
 }
 
 /// Copies an RGB sample into a packed `Frame`, honouring the plane stride.
