@@ -169,17 +169,24 @@ enum Command {
         #[arg(long, value_name = "MIN-MAX", default_value = "1-4", value_parser = parse_event_range)]
         events: std::ops::RangeInclusive<usize>,
     },
-    /// Capture a camera's approved signage: run its text detector on one frame and print the
-    /// regions as a `signage_baseline` line for the pipeline config.
+    /// Capture a camera's approved signage: run its text detector (and its object models' sign
+    /// class) on a few frames and print every region seen as a `signage_baseline` line for the
+    /// pipeline config.
     Baseline {
         /// Pipeline config (TOML).
         pipeline: PathBuf,
         /// Camera id.
         #[arg(long)]
         camera: String,
-        /// For a file source: take the frame at this many seconds.
+        /// For a file source: start at this many seconds.
         #[arg(long, default_value_t = 0.0)]
         at: f64,
+        /// Frames to look at: a sign the detector misses on one frame is seen on another.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+        frames: u32,
+        /// Seconds between those frames.
+        #[arg(long, default_value_t = 1.0)]
+        every: f64,
     },
     /// Training data from operators' reviews.
     Dataset {
@@ -543,17 +550,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             pipeline,
             camera,
             at,
+            frames,
+            every,
         } => {
             let cfg = config::load(&pipeline)
                 .map_err(|e| anyhow::anyhow!("{}:\n{e}", pipeline.display()))?;
+            if !(every.is_finite() && (0.1..=600.0).contains(&every)) {
+                anyhow::bail!("--every: expected 0.1 to 600 seconds, got {every}");
+            }
+            let capture = gridsight::runtime::BaselineCapture {
+                frames,
+                every: Duration::from_secs_f64(every),
+            };
+            eprintln!("capturing camera {camera}'s signage on {frames} frame(s) {every} s apart…");
             let regions = gridsight::runtime::capture_baseline(
                 &cfg,
                 &camera,
                 Duration::from_secs_f64(at.max(0.0)),
+                &capture,
                 cli.onnxruntime.as_deref(),
             )?;
             eprintln!(
-                "{} text region(s) on camera {camera}; paste into its [[cameras]] table:",
+                "{} sign region(s) on camera {camera}; paste into its [[cameras]] table:",
                 regions.len()
             );
             let boxes: Vec<String> = regions

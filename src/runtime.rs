@@ -516,54 +516,38 @@ impl Runtime {
             .categories = table;
     }
 
-    /// Runs the text detector `camera` uses on the camera's latest frame and returns the text
-    /// regions, with the `illegal_signage` boxes of the camera's object models, normalised: the
-    /// approved signage baseline an admin captures.
+    /// Runs the text detector `camera` uses, and the `illegal_signage` class of its object
+    /// models, on the camera's latest frames and returns the regions seen on any of them,
+    /// normalised: the approved signage baseline an admin captures. It waits for up to
+    /// `capture.frames` new analysed frames (at most `capture.frames × capture.every` plus a
+    /// few seconds), and uses what it has when the camera falls behind.
     ///
     /// With tiles, the same tiles as the running detector (taken from the full-resolution
     /// snapshot), so the baseline's boxes match what the camera reports.
-    pub fn baseline_now(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
-        let (detector, manifest) = camera
+    pub fn baseline_now(
+        &self,
+        camera: &CameraConfig,
+        capture: &BaselineCapture,
+    ) -> anyhow::Result<Vec<BBox>> {
+        let detectors = self.detector_manifests(camera);
+        baseline_from_snapshots(&camera.id, &detectors, capture, || {
+            self.snapshot(&camera.id)
+        })
+    }
+
+    /// The camera's detectors with the manifests of their models (the static detector has none).
+    fn detector_manifests(
+        &self,
+        camera: &CameraConfig,
+    ) -> Vec<(crate::config::DetectorConfig, Arc<Manifest>)> {
+        camera
             .detectors
             .iter()
             .filter_map(|d| {
                 let i = self.model_names.iter().position(|m| *m == d.model)?;
-                Some((d, &self.manifests[i]))
+                Some((d.clone(), Arc::clone(&self.manifests[i])))
             })
-            .find(|(_, m)| m.kind == ModelKind::Text)
-            .with_context(|| format!("camera {} runs no text detector", camera.id))?;
-        let frame = self
-            .snapshot(&camera.id)
-            .with_context(|| format!("camera {} has no frame yet", camera.id))?;
-        let mut model = inference::Model::open(Arc::clone(manifest), inference::Device::Cpu, 2)?;
-        let image = inference::model::ImageRef {
-            rgb: &frame.rgb,
-            width: frame.width,
-            height: frame.height,
-        };
-        let tiling = detector.tiles.as_ref().map(tiling_of);
-        let tiled = tiling
-            .as_ref()
-            .and_then(|t| Some((TiledFrame::same(image, &t.region, &t.zones)?, t.scale)));
-        let detections = match tiled {
-            Some((tiled, scale)) => model.run_with_tiles(&tiled, scale)?.0.detections,
-            None => {
-                let (outputs, _) = model.run(&[image])?;
-                outputs.into_iter().next().unwrap_or_default().detections
-            }
-        };
-        let (w, h) = (frame.width as f32, frame.height as f32);
-        let mut regions: Vec<BBox> = detections
-            .iter()
-            .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
-            .collect();
-        let object_models = camera
-            .detectors
-            .iter()
-            .filter_map(|d| self.model_names.iter().position(|m| *m == d.model))
-            .map(|i| Arc::clone(&self.manifests[i]));
-        regions.extend(object_signs(object_models, image)?);
-        Ok(regions)
+            .collect()
     }
 
     /// Stops cameras, lets queued inference finish, and joins every thread.
@@ -1212,14 +1196,35 @@ fn write_clip(
     }))
 }
 
-/// Runs the camera's text detector on one frame (the first at or after `at` into a file, the
-/// first frame of a live source) and returns the text regions found, with the `illegal_signage`
-/// boxes of the camera's object models, normalised: what an admin approves as the camera's
-/// signage baseline.
+/// How a signage baseline is captured: the detectors run on several frames, and every region
+/// seen on any of them is approved (see [`analysis::Baseline::from_frames`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineCapture {
+    /// Frames looked at (at least 1).
+    pub frames: u32,
+    /// Time between them.
+    pub every: Duration,
+}
+
+impl Default for BaselineCapture {
+    /// Five frames a second apart.
+    fn default() -> Self {
+        Self {
+            frames: 5,
+            every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Runs the camera's text detector, and the `illegal_signage` class of its object models, on
+/// `capture.frames` frames `capture.every` apart (from the first at or after `at` into a file, the
+/// first frame of a live source) and returns every region seen, normalised: what an admin
+/// approves as the camera's signage baseline. A file that ends early gives fewer frames.
 pub fn capture_baseline(
     config: &Config,
     camera: &str,
     at: Duration,
+    capture: &BaselineCapture,
     onnxruntime: Option<&std::path::Path>,
 ) -> anyhow::Result<Vec<BBox>> {
     let cam = config
@@ -1230,87 +1235,168 @@ pub fn capture_baseline(
         .detectors
         .iter()
         .filter_map(|d| Some((d, config.model(&d.model)?)))
-        .map(|(d, m)| Ok((d, Arc::new(Manifest::load(&m.manifest)?))))
+        .map(|(d, m)| Ok((d.clone(), Arc::new(Manifest::load(&m.manifest)?))))
         .collect::<Result<Vec<_>, inference::ManifestError>>()?;
-    let (detector, text_model) = manifests
-        .iter()
-        .find(|(_, m)| m.kind == ModelKind::Text)
-        .with_context(|| format!("camera {camera} runs no text detector"))?;
-    let mut model = inference::Model::open(Arc::clone(text_model), inference::Device::Cpu, 2)?;
+    let mut finder = SignFinder::open(&cam.id, &manifests)?;
     let mut spec = camera_spec(cam, &RunOptions::default());
-    spec.interval = Duration::from_millis(500);
+    spec.interval = capture.every;
     let (frames_tx, frames_rx) = bounded(2);
     let (events_tx, _events_rx) = unbounded();
     let source = Camera::start(spec, frames_tx, events_tx)?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let frame = loop {
-        let frame = frames_rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .map_err(|_| anyhow::anyhow!("camera {camera} gave no frame within 60 s"))?;
+    let wanted = capture.frames.max(1) as usize;
+    let deadline = Instant::now() + Duration::from_secs(60) + capture.every * capture.frames;
+    let mut seen = Vec::new();
+    while seen.len() < wanted {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = match frames_rx.recv_timeout(left) {
+            Ok(frame) => frame,
+            // The file ended (or the camera stalled) after some frames: use those.
+            Err(_) if !seen.is_empty() => break,
+            Err(_) => {
+                source.stop();
+                anyhow::bail!("camera {camera} gave no frame within 60 s");
+            }
+        };
         if frame.pts.is_none_or(|p| p >= at) {
-            break frame;
+            seen.push(finder.on_frame(&frame)?);
         }
-    };
+    }
     source.stop();
-    // With tiles, the same pass the running detector makes (the frame carries its detail).
-    let detections = match detector.tiles.as_ref().map(tiling_of) {
-        Some(tiling) => {
-            inference::pool::run_frame_tiled(&mut model, &frame, &tiling)?
-                .0
-                .detections
-        }
-        None => {
-            let (outputs, _) = model.run(&[inference::model::ImageRef {
-                rgb: &frame.rgb,
-                width: frame.width,
-                height: frame.height,
-            }])?;
-            outputs.into_iter().next().unwrap_or_default().detections
-        }
-    };
-    let (w, h) = (frame.width as f32, frame.height as f32);
-    let mut regions: Vec<BBox> = detections
-        .iter()
-        .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
-        .collect();
-    let image = inference::model::ImageRef {
-        rgb: &frame.rgb,
-        width: frame.width,
-        height: frame.height,
-    };
-    regions.extend(object_signs(
-        manifests.iter().map(|(_, m)| Arc::clone(m)),
-        image,
-    )?);
-    Ok(regions)
+    Ok(analysis::Baseline::from_frames(seen).regions)
 }
 
-/// The `illegal_signage` boxes of the object models among `manifests` on `image`, normalised.
-/// Signs present when an admin approves the baseline are approved whichever detector sees them:
-/// without this, a shop sign the object model finds (and the text detector does not) would be
-/// "new" signage for as long as it hangs there.
-fn object_signs(
-    manifests: impl Iterator<Item = Arc<Manifest>>,
-    image: inference::model::ImageRef<'_>,
-) -> anyhow::Result<Vec<BBox>> {
-    let (w, h) = (image.width as f32, image.height as f32);
-    let mut regions = Vec::new();
-    for manifest in manifests.filter(|m| m.kind == ModelKind::Objects) {
-        let mut model = inference::Model::open(Arc::clone(&manifest), inference::Device::Cpu, 2)?;
-        let (outputs, _) = model.run(&[image])?;
-        let signs = outputs.into_iter().next().unwrap_or_default().detections;
-        regions.extend(
-            signs
-                .iter()
-                .filter(|d| {
-                    model.classes().get(d.class_id).is_some_and(|class| {
-                        manifest.categories.get(class).unwrap_or(class) == "illegal_signage"
-                    })
-                })
-                .map(|d| d.bbox.scale(1.0 / w, 1.0 / h)),
-        );
+/// The detectors a baseline capture runs: the camera's text detector, with its tiles, and the
+/// `illegal_signage` class of its object models. Signs present when an admin approves the
+/// baseline are approved whichever detector sees them: without the object models, a shop sign
+/// the object model finds (and the text detector does not) would be "new" signage for as long as
+/// it hangs there.
+struct SignFinder {
+    text: inference::Model,
+    tiling: Option<Tiling>,
+    /// Object models with the class id of their `illegal_signage` class.
+    objects: Vec<(inference::Model, usize)>,
+}
+
+impl SignFinder {
+    fn open(
+        camera: &CameraId,
+        detectors: &[(crate::config::DetectorConfig, Arc<Manifest>)],
+    ) -> anyhow::Result<Self> {
+        let (detector, text) = detectors
+            .iter()
+            .find(|(_, m)| m.kind == ModelKind::Text)
+            .with_context(|| format!("camera {camera} runs no text detector"))?;
+        let text = inference::Model::open(Arc::clone(text), inference::Device::Cpu, 2)?;
+        let mut objects = Vec::new();
+        for (_, manifest) in detectors
+            .iter()
+            .filter(|(_, m)| m.kind == ModelKind::Objects)
+        {
+            let model = inference::Model::open(Arc::clone(manifest), inference::Device::Cpu, 2)?;
+            let sign = model.classes().iter().position(|class| {
+                manifest.categories.get(class).unwrap_or(class) == "illegal_signage"
+            });
+            if let Some(sign) = sign {
+                objects.push((model, sign));
+            }
+        }
+        Ok(Self {
+            text,
+            tiling: detector.tiles.as_ref().map(tiling_of),
+            objects,
+        })
     }
-    Ok(regions)
+
+    /// Regions on an analysis frame; tiles come from its full-resolution detail.
+    fn on_frame(&mut self, frame: &Frame) -> anyhow::Result<Vec<BBox>> {
+        let image = inference::model::ImageRef {
+            rgb: &frame.rgb,
+            width: frame.width,
+            height: frame.height,
+        };
+        let detections = match &self.tiling {
+            Some(tiling) => {
+                inference::pool::run_frame_tiled(&mut self.text, frame, tiling)?
+                    .0
+                    .detections
+            }
+            None => first_output(self.text.run(&[image])?.0),
+        };
+        self.with_object_signs(detections, image)
+    }
+
+    /// Regions on a full-resolution snapshot; tiles are cut from it directly.
+    fn on_snapshot(&mut self, frame: &Snapshot) -> anyhow::Result<Vec<BBox>> {
+        let image = inference::model::ImageRef {
+            rgb: &frame.rgb,
+            width: frame.width,
+            height: frame.height,
+        };
+        let tiled = self
+            .tiling
+            .as_ref()
+            .and_then(|t| Some((TiledFrame::same(image, &t.region, &t.zones)?, t.scale)));
+        let detections = match tiled {
+            Some((tiled, scale)) => self.text.run_with_tiles(&tiled, scale)?.0.detections,
+            None => first_output(self.text.run(&[image])?.0),
+        };
+        self.with_object_signs(detections, image)
+    }
+
+    /// `text` (pixels of `image`) and the object models' signs on `image`, normalised.
+    fn with_object_signs(
+        &mut self,
+        text: Vec<Detection>,
+        image: inference::model::ImageRef<'_>,
+    ) -> anyhow::Result<Vec<BBox>> {
+        let mut detections = text;
+        for (model, sign) in &mut self.objects {
+            let found = first_output(model.run(&[image])?.0);
+            detections.extend(found.into_iter().filter(|d| d.class_id == *sign));
+        }
+        let (w, h) = (image.width as f32, image.height as f32);
+        Ok(detections
+            .iter()
+            .map(|d| d.bbox.scale(1.0 / w, 1.0 / h))
+            .collect())
+    }
+}
+
+/// [`Runtime::baseline_now`] with the camera's latest snapshot from `snapshot`, which is called
+/// without holding anything else, so a capture does not block the console's other requests.
+fn baseline_from_snapshots(
+    camera: &CameraId,
+    detectors: &[(crate::config::DetectorConfig, Arc<Manifest>)],
+    capture: &BaselineCapture,
+    snapshot: impl Fn() -> Option<Snapshot>,
+) -> anyhow::Result<Vec<BBox>> {
+    let mut finder = SignFinder::open(camera, detectors)?;
+    let first = snapshot().with_context(|| format!("camera {camera} has no frame yet"))?;
+    let deadline = Instant::now() + capture.every * capture.frames + Duration::from_secs(3);
+    let mut seen = vec![finder.on_snapshot(&first)?];
+    let mut last_pts = first.pts;
+    while seen.len() < capture.frames as usize && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        let Some(frame) = snapshot() else {
+            continue;
+        };
+        // A newer analysed frame, about `every` after the last one used.
+        let newer = match (frame.pts, last_pts) {
+            (Some(p), Some(l)) => p >= l + capture.every.mul_f32(0.9),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if newer {
+            seen.push(finder.on_snapshot(&frame)?);
+            last_pts = frame.pts;
+        }
+    }
+    Ok(analysis::Baseline::from_frames(seen).regions)
+}
+
+/// The detections of a one-image run.
+fn first_output(outputs: Vec<inference::ModelOutput>) -> Vec<Detection> {
+    outputs.into_iter().next().unwrap_or_default().detections
 }
 
 /// A [`Runtime`] the API can change while it runs: cameras, grid, categories.
@@ -1361,6 +1447,9 @@ impl crate::api::Pipeline for SharedRuntime {
     }
 
     fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
-        self.lock().baseline_now(camera)
+        let detectors = self.lock().detector_manifests(camera);
+        baseline_from_snapshots(&camera.id, &detectors, &BaselineCapture::default(), || {
+            self.lock().snapshot(&camera.id)
+        })
     }
 }

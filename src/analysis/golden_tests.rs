@@ -313,4 +313,5 @@ golden!(
     restart_with_history,
     mask,
     signage_presence,
+    signage_on_goods,
 );

@@ -9,6 +9,9 @@
 //! - `illegal_signage` (labels `illegal_signage` and `text`) fires for a track inside a
 //!   `no_signage` zone (baseline or not), or anywhere for a track that is novel against the
 //!   baseline (IoU below 0.3 with every approved region); the candidate's zone is then `None`.
+//!   A sign track lying half or more inside a confirmed `street_vending` / `sidewalk_stacking`
+//!   track never fires: print on goods and boxes belongs to them (a poster hidden behind a stall
+//!   is reported when the stall has gone).
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3), else `sidewalk_occupation`.
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
@@ -18,7 +21,8 @@
 //!   window closed), and one who arrives at 23:30 from 23:30: whichever is later. Allowed vending
 //!   covers `street_vending` and unclassified static objects (the stall itself), not stacking.
 //! - One candidate per violation: a track emits at most once. A track that qualifies at the spot
-//!   (same zone, IoU ≥ 0.3 with the earlier candidate's box) of a violation still present (any
+//!   (same zone, IoU ≥ 0.3 with the earlier candidate's box; for signage, or half of the smaller
+//!   box inside the larger, as a poster's lines inside the poster) of a violation still present (any
 //!   linked track alive; ground categories count as one group, so a static object and the
 //!   vending track on it never make two) joins it silently. For a violation that has left, the
 //!   cooldown runs from when it left to when the new track arrived: within it the violation
@@ -267,6 +271,25 @@ impl Baseline {
             r.iou(bbox) < threshold && !(area > 0.0 && r.intersection_area(bbox) >= 0.5 * area)
         })
     }
+
+    /// The baseline an admin approves from several frames of a camera: every region seen on any
+    /// of them. A detector sees small or faint text on some frames and not others (lighting,
+    /// compression, a passer-by in front); one frame would leave those signs out, and each would
+    /// later be reported as new. A region that repeats one already kept (IoU ≥ 0.5, or four
+    /// fifths of it inside) is dropped, so the list stays one box per sign.
+    pub fn from_frames(frames: impl IntoIterator<Item = Vec<BBox>>) -> Self {
+        let mut regions: Vec<BBox> = Vec::new();
+        for bbox in frames.into_iter().flatten() {
+            let area = bbox.area();
+            let repeats = regions.iter().any(|r| {
+                r.iou(&bbox) >= 0.5 || (area > 0.0 && r.intersection_area(&bbox) >= 0.8 * area)
+            });
+            if !repeats {
+                regions.push(bbox);
+            }
+        }
+        Self { regions }
+    }
 }
 
 /// A live track with the zones it is in, as [`Rules::update`] sees it.
@@ -436,7 +459,14 @@ impl Rules {
                 Some((category, Some(hit)))
             }
             "text" | "illegal_signage" => {
-                if let Some(hit) = first_of(&ZoneKind::NoSignage) {
+                // Print on a stall's goods or a stack's boxes is part of that object, not a sign.
+                let area = track.bbox().area();
+                let on_goods = objects
+                    .iter()
+                    .any(|o| area > 0.0 && o.bbox().intersection_area(&track.bbox()) >= 0.5 * area);
+                if on_goods {
+                    None
+                } else if let Some(hit) = first_of(&ZoneKind::NoSignage) {
                     Some((Category::IllegalSignage, Some(hit)))
                 } else if self
                     .baseline
@@ -451,6 +481,19 @@ impl Rules {
         }
     }
 
+    /// Whether a box of `category` is at the spot of an earlier candidate's box: IoU ≥
+    /// `spot_iou`; for signage also half of the smaller box inside the larger, since a poster is
+    /// found now as one box, now as its separate lines.
+    fn same_spot(&self, category: Category, earlier: &BBox, bbox: &BBox) -> bool {
+        if earlier.iou(bbox) >= self.config.spot_iou {
+            return true;
+        }
+        let smaller = earlier.area().min(bbox.area());
+        category == Category::IllegalSignage
+            && smaller > 0.0
+            && earlier.intersection_area(bbox) >= 0.5 * smaller
+    }
+
     fn find(
         &self,
         category: Category,
@@ -462,7 +505,7 @@ impl Rules {
         let mut last_ended: Option<&Violation> = None;
         for (&id, v) in &self.violations {
             if v.candidate.zone.as_deref() != zone
-                || v.candidate.bbox.iou(bbox) < self.config.spot_iou
+                || !self.same_spot(category, &v.candidate.bbox, bbox)
             {
                 continue;
             }
@@ -744,5 +787,31 @@ mod tests {
         // A new poster only touching the sign, and a large banner over it, are new.
         assert!(b.is_novel(&BBox::new(0.29, 0.15, 0.35, 0.25), 0.3));
         assert!(b.is_novel(&BBox::new(0.05, 0.05, 0.6, 0.4), 0.3));
+    }
+
+    #[test]
+    fn a_baseline_from_frames_keeps_every_sign_once() {
+        let shop = BBox::new(0.1, 0.1, 0.3, 0.2);
+        let faint = BBox::new(0.6, 0.2, 0.65, 0.25);
+        let b = Baseline::from_frames([
+            vec![shop],
+            // The same sign jittered, a line inside it, and a faint poster seen on this frame only.
+            vec![
+                BBox::new(0.11, 0.1, 0.3, 0.21),
+                BBox::new(0.12, 0.12, 0.2, 0.15),
+                faint,
+            ],
+            vec![shop],
+        ]);
+        assert_eq!(b.regions, vec![shop, faint]);
+        // Overlapping but different signs both stay.
+        let neighbour = BBox::new(0.25, 0.1, 0.45, 0.2);
+        assert_eq!(
+            Baseline::from_frames([vec![shop, neighbour]]).regions.len(),
+            2
+        );
+        assert!(Baseline::from_frames(Vec::<Vec<BBox>>::new())
+            .regions
+            .is_empty());
     }
 }

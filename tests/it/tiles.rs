@@ -9,7 +9,7 @@ use gridsight::analysis::{Zone, ZoneKind};
 use gridsight::config::{CameraConfig, Config, DetectorConfig, ModelRef, Source, TilesConfig};
 use gridsight::domain::BBox;
 use gridsight::eval::metrics::text_found;
-use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
+use gridsight::runtime::{BaselineCapture, RunOptions, Runtime, RuntimeEvent};
 use gridsight::synth::{Category, Placement, Scene, SceneSpec, ScriptedEvent};
 
 use crate::common::{repo, scratch, wait_for};
@@ -178,11 +178,25 @@ fn the_signage_baseline_is_captured_with_the_same_tiles() {
     let (video, poster) = scene();
     let at = Duration::from_secs(2);
     let plain = config("baseline-plain", &video, None);
-    let boxes = gridsight::runtime::capture_baseline(&plain, "wall-1", at, None).expect("baseline");
+    let boxes = gridsight::runtime::capture_baseline(
+        &plain,
+        "wall-1",
+        at,
+        &BaselineCapture::default(),
+        None,
+    )
+    .expect("baseline");
     assert!(!boxes.iter().any(|b| text_found(b, &poster)), "{boxes:?}");
 
     let tiled = config("baseline-tiled", &video, Some(tiles_over_the_wall()));
-    let boxes = gridsight::runtime::capture_baseline(&tiled, "wall-1", at, None).expect("baseline");
+    let boxes = gridsight::runtime::capture_baseline(
+        &tiled,
+        "wall-1",
+        at,
+        &BaselineCapture::default(),
+        None,
+    )
+    .expect("baseline");
     assert!(
         boxes.iter().any(|b| text_found(b, &poster)),
         "the baseline holds the poster {poster:?} as the running detector sees it: {boxes:?}"
