@@ -684,9 +684,32 @@ impl Dispatcher {
                 .detectors
                 .iter_mut()
                 .filter_map(|d| {
-                    is_due(&mut d.last, d.interval, frame.time).then(|| (d.model, d.tiling.clone()))
+                    // A tiled detector waits for a frame that carries its full-resolution
+                    // detail (ingest converts one only from when the detector is next due),
+                    // unless that detail is a whole interval late (lost): then the tiles come
+                    // from the analysis frame.
+                    let waits = d.tiling.is_some()
+                        && frame.detail.is_none()
+                        && d.last.is_some_and(|last| {
+                            frame
+                                .time
+                                .duration_since(last)
+                                .is_ok_and(|gap| gap < d.interval * 2)
+                        });
+                    (!waits && is_due(&mut d.last, d.interval, frame.time))
+                        .then(|| (d.model, d.tiling.clone()))
                 })
                 .collect();
+            // Ingest converts the next detail for the first frame a tiled detector is due on.
+            let next_detail = slot
+                .detectors
+                .iter()
+                .filter(|d| d.tiling.is_some())
+                .filter_map(|d| Some(d.last? + d.interval - d.interval / 10))
+                .min();
+            if let Some(next) = next_detail {
+                slot.camera.want_detail_from(next);
+            }
             let mut results = Vec::new();
             if let Some(s) = &mut slot.static_objects {
                 if is_due(&mut s.last, s.interval, frame.time) {

@@ -43,6 +43,8 @@ pub struct CameraStats {
     pub gop_ms: u64,
     /// Whether the decoder currently sees key frames only.
     pub key_only: bool,
+    /// Frames that carry a full-resolution detail (converted for a tiled detector).
+    pub details: u64,
 }
 
 /// A full-resolution RGB picture of the latest analysed frame.
@@ -82,6 +84,10 @@ pub(crate) struct Shared {
     /// until the analysis branch hands out the same frame with its detail (see
     /// `CameraSpec::detail_region`); empty when the camera needs no detail.
     pub(crate) details: Mutex<std::collections::VecDeque<gst::Sample>>,
+    /// Frames taken before this time (nanoseconds since the Unix epoch) get no detail: the
+    /// tiled detector that needs it is not due (see [`Camera::want_detail_from`]).
+    pub(crate) detail_from_ns: AtomicU64,
+    pub(crate) details_out: AtomicU64,
     pub(crate) stopping: AtomicBool,
 }
 
@@ -176,6 +182,8 @@ impl Camera {
             key_only: AtomicBool::new(false),
             evidence: Mutex::new(None),
             details: Mutex::new(std::collections::VecDeque::new()),
+            detail_from_ns: AtomicU64::new(0),
+            details_out: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });
         let thread = std::thread::Builder::new()
@@ -219,7 +227,19 @@ impl Camera {
             reconnects: s.reconnects.load(Ordering::Relaxed),
             gop_ms: s.gop_ms.load(Ordering::Relaxed),
             key_only: s.key_only.load(Ordering::Relaxed),
+            details: s.details_out.load(Ordering::Relaxed),
         }
+    }
+
+    /// The next frame whose full-resolution detail is needed is the first taken at or after
+    /// `time`; earlier frames skip its conversion. Until this is first called every frame
+    /// carries its detail (with a `detail_region`). Analysis calls it after each tiled run, with
+    /// the time that detector is next due.
+    pub fn want_detail_from(&self, time: SystemTime) {
+        let ns = time
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        self.shared.detail_from_ns.store(ns, Ordering::Relaxed);
     }
 
     /// The latest analysed frame at full resolution, converted to RGB now (not before).

@@ -469,11 +469,21 @@ fn attach_sink(
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
                 let mut frame = to_frame(&sample, &camera, seq, live, started, &shared)
                     .ok_or(gst::FlowError::Error)?;
-                if let Some(region) = &detail_region {
-                    frame.detail = take_detail(&shared, frame.pts, region).map(Arc::new);
-                    if frame.detail.is_none() {
-                        tracing::debug!(camera = %camera, seq, "No full-resolution detail for a frame.");
+                let wanted_from = shared.detail_from_ns.load(Ordering::Relaxed);
+                let frame_ns = frame
+                    .time
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos() as u64);
+                match &detail_region {
+                    Some(region) if frame_ns >= wanted_from => {
+                        frame.detail = take_detail(&shared, frame.pts, region).map(Arc::new);
+                        if frame.detail.is_some() {
+                            shared.details_out.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            tracing::debug!(camera = %camera, seq, "No full-resolution detail for a frame.");
+                        }
                     }
+                    _ => {}
                 }
                 seq += 1;
                 shared.mark_streaming(epoch);

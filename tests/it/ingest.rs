@@ -160,3 +160,49 @@ fn frames_carry_the_full_resolution_detail_of_their_region() {
         assert!(mean < 8.0, "frame {}: mean difference {mean:.1}", f.seq);
     }
 }
+
+#[test]
+fn the_detail_is_converted_only_from_when_it_is_wanted() {
+    // Analysis asks for the next detail at a time: frames before it come without one (no
+    // full-resolution conversion), the first frame at or after it carries one again.
+    let clip = poster_clip(10);
+    let (frames_tx, frames_rx) = bounded(1);
+    let (events_tx, _events_rx) = unbounded();
+    let mut spec = CameraSpec::new(CameraId::new("detail-wanted"), SourceSpec::File(clip));
+    spec.interval = Duration::from_millis(500);
+    spec.analysis_width = 160;
+    spec.detail_region = Some(gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0));
+    let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
+    let first = frames_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a frame");
+    assert!(
+        first.detail.is_some(),
+        "before any request every frame carries its detail"
+    );
+    // The next detail is wanted 3 s of stream time after the first frame.
+    let wanted = first.time + Duration::from_secs(3);
+    camera.want_detail_from(wanted);
+    // Two frames may have been converted before the request: one in the channel, one waiting
+    // to be sent.
+    let frames: Vec<_> = frames_rx.iter().skip(2).take(10).collect();
+    let stats = camera.stats();
+    camera.stop();
+    assert_eq!(frames.len(), 10);
+    for f in &frames {
+        assert_eq!(
+            f.detail.is_some(),
+            f.time >= wanted,
+            "frame {} at {:?} after the first",
+            f.seq,
+            f.time.duration_since(first.time)
+        );
+    }
+    assert!(frames.iter().any(|f| f.time >= wanted) && frames.iter().any(|f| f.time < wanted));
+    let with_detail = frames.iter().filter(|f| f.detail.is_some()).count() as u64;
+    // Counted: those above, the first, and at most the two skipped and two sent after them.
+    assert!(
+        (with_detail..=with_detail + 5).contains(&stats.details),
+        "{stats:?}"
+    );
+}
