@@ -10,8 +10,9 @@
 //!   `no_signage` zone (baseline or not), or anywhere for a track that is novel against the
 //!   baseline (IoU below 0.3 with every approved region); the candidate's zone is then `None`.
 //!   A sign track lying half or more inside a confirmed `street_vending` / `sidewalk_stacking`
-//!   track never fires: print on goods and boxes belongs to them (a poster hidden behind a stall
-//!   is reported when the stall has gone).
+//!   track never fires, nor does a `text` track half inside a confirmed `static_object`: print
+//!   on goods and boxes belongs to them (a poster hidden behind a stall is reported when the
+//!   stall has gone; an A-frame is still found by the object model's sign class).
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3), else `sidewalk_occupation`.
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
@@ -430,6 +431,7 @@ impl Rules {
         s: &Subject<'_>,
         zones: &[Zone],
         objects: &[&Track],
+        statics: &[&Track],
     ) -> Option<(Category, Option<usize>)> {
         let first_of = |want: &ZoneKind| {
             s.zones
@@ -459,11 +461,15 @@ impl Rules {
                 Some((category, Some(hit)))
             }
             "text" | "illegal_signage" => {
-                // Print on a stall's goods or a stack's boxes is part of that object, not a sign.
+                // Print on a stall's goods or a stack's boxes is part of that object, not a sign;
+                // so is text on something that arrived and stayed (the static detector's region).
+                // The object model's own signs on such a region (an A-frame) still count.
                 let area = track.bbox().area();
-                let on_goods = objects
-                    .iter()
-                    .any(|o| area > 0.0 && o.bbox().intersection_area(&track.bbox()) >= 0.5 * area);
+                let inside = |o: &&Track| {
+                    area > 0.0 && o.bbox().intersection_area(&track.bbox()) >= 0.5 * area
+                };
+                let on_goods = objects.iter().any(inside)
+                    || (track.label() == "text" && statics.iter().any(inside));
                 if on_goods {
                     None
                 } else if let Some(hit) = first_of(&ZoneKind::NoSignage) {
@@ -574,11 +580,16 @@ impl Rules {
                 tr.is_confirmed() && matches!(tr.label(), "street_vending" | "sidewalk_stacking")
             })
             .collect();
+        let statics: Vec<&Track> = subjects
+            .iter()
+            .map(|s| s.track)
+            .filter(|tr| tr.is_confirmed() && tr.label() == "static_object")
+            .collect();
 
         let mut out = Vec::new();
         for s in subjects.iter().filter(|s| s.track.is_confirmed()) {
             let track = s.track;
-            let Some((category, hit)) = self.classify(s, zones, &objects) else {
+            let Some((category, hit)) = self.classify(s, zones, &objects, &statics) else {
                 continue;
             };
             let zone_hit = hit.and_then(|i| s.zones.get(i));
