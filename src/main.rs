@@ -268,7 +268,7 @@ struct EvalArgs {
     #[arg(long, default_value_t = 6)]
     cases_scenes: u32,
     /// Length of each case scene, seconds (at least 90).
-    #[arg(long, default_value_t = 120.0)]
+    #[arg(long, default_value_t = 150.0)]
     cases_seconds: f64,
     /// Only these parts: comma-separated objects, static, text, facade, cases.
     #[arg(long, value_name = "PARTS")]

@@ -1,8 +1,11 @@
 //! Part 4: the facade photos' val split (real street-level photos, YOLO labels). The signs are
 //! the labelled `cantilever`, `signboard` and `win_ad` boxes; a sign is found when a box of the
-//! detector has IoU ≥ 0.1 with it. Three detectors: (a) the object model's `illegal_signage`
-//! boxes at its threshold, (b) the text detector's boxes, (c) either. Each photo is given to the
-//! models at its own size (they letterbox it), pixels as stored (no EXIF orientation).
+//! detector has IoU ≥ 0.1 with it. The detectors: (a) the object model's `illegal_signage`
+//! boxes at its threshold, (b) the text detector's boxes on the whole photo, (c) the text
+//! detector on ×[`TEXT_TILE_SCALE`] tiles of the whole photo (as a camera runs it on tiles of its
+//! wall band: a window advert's letters are a few pixels high once a photo is shrunk to the
+//! model's input), (d) (a) or (b), (e) (a) or (c). Each photo is given to the models at its own
+//! size (they letterbox it), pixels as stored (no EXIF orientation).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +18,13 @@ use super::report::Rate;
 use super::Loaded;
 use crate::domain::BBox;
 use crate::inference::model::ImageRef;
+use crate::inference::TiledFrame;
 
 /// Class ids of `data.yaml`'s `names` that are signs, with their names.
 pub const SIGN_CLASSES: [(usize, &str); 3] = [(1, "cantilever"), (3, "signboard"), (4, "win_ad")];
+
+/// Tiling factor of detector (c).
+pub const TEXT_TILE_SCALE: f32 = 2.0;
 
 /// Part 4.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +35,10 @@ pub struct FacadeReport {
     pub rows: Vec<FacadeRow>,
     pub objects_model: Option<String>,
     pub text_model: Option<String>,
+    /// Boxes the text detector gave per photo on the whole photo and on tiles: the labels are
+    /// incomplete, so precision is not measured, but more boxes make recall cheaper.
+    pub text_boxes_per_image: Option<f64>,
+    pub tiled_boxes_per_image: Option<f64>,
 }
 
 /// Recall of one sign class by each detector (`None`: that detector was not run).
@@ -37,7 +48,11 @@ pub struct FacadeRow {
     pub signs: usize,
     pub objects: Option<Rate>,
     pub text: Option<Rate>,
+    pub text_tiled: Option<Rate>,
+    /// Object model or text on the whole photo.
     pub either: Rate,
+    /// Object model or text on tiles.
+    pub either_tiled: Rate,
 }
 
 /// One labelled sign.
@@ -110,9 +125,10 @@ pub fn run(
     let sign_threshold = objects
         .as_ref()
         .map_or(0.0, |m| m.threshold_for("illegal_signage"));
-    // class → (signs, found by objects, by text, by either)
-    let mut counts: BTreeMap<usize, [usize; 4]> = BTreeMap::new();
+    // class → (signs, found by objects, text, text on tiles, objects or text, objects or tiles)
+    let mut counts: BTreeMap<usize, [usize; 6]> = BTreeMap::new();
     let mut images = 0usize;
+    let (mut text_boxes_total, mut tiled_boxes_total) = (0usize, 0usize);
     for (i, path) in paths.iter().enumerate() {
         if i % 10 == 0 {
             progress(&format!("eval: facade photos {}/{}", i + 1, paths.len()));
@@ -153,44 +169,61 @@ pub fn run(
             }
             None => None,
         };
-        let text_boxes: Option<Vec<BBox>> = match text.as_deref_mut() {
-            Some(m) => {
-                let (out, _) = m.model.run(&[image])?;
-                Some(
-                    out.into_iter()
-                        .next()
-                        .unwrap_or_default()
-                        .detections
-                        .into_iter()
-                        .map(|d| d.bbox)
-                        .collect(),
-                )
-            }
-            None => None,
-        };
+        let (text_boxes, tiled_boxes): (Option<Vec<BBox>>, Option<Vec<BBox>>) =
+            match text.as_deref_mut() {
+                Some(m) => {
+                    let (out, _) = m.model.run(&[image])?;
+                    let whole = out.into_iter().next().unwrap_or_default().detections;
+                    let everywhere = BBox::new(0.0, 0.0, 1.0, 1.0);
+                    let tiled = match TiledFrame::same(image, &everywhere, &[]) {
+                        Some(tiled) => {
+                            m.model
+                                .run_with_tiles(&tiled, TEXT_TILE_SCALE)?
+                                .0
+                                .detections
+                        }
+                        None => Vec::new(),
+                    };
+                    (
+                        Some(whole.into_iter().map(|d| d.bbox).collect()),
+                        Some(tiled.into_iter().map(|d| d.bbox).collect()),
+                    )
+                }
+                None => (None, None),
+            };
+        text_boxes_total += text_boxes.as_ref().map_or(0, Vec::len);
+        tiled_boxes_total += tiled_boxes.as_ref().map_or(0, Vec::len);
         let hit = |boxes: &Option<Vec<BBox>>, s: &Sign| {
             boxes
                 .as_ref()
                 .is_some_and(|b| b.iter().any(|d| facade_found(d, &s.bbox)))
         };
         for s in &signs {
-            let (a, b) = (hit(&object_boxes, s), hit(&text_boxes, s));
+            let (a, b, t) = (
+                hit(&object_boxes, s),
+                hit(&text_boxes, s),
+                hit(&tiled_boxes, s),
+            );
             let c = counts.entry(s.class).or_default();
             c[0] += 1;
             c[1] += usize::from(a);
             c[2] += usize::from(b);
-            c[3] += usize::from(a || b);
+            c[3] += usize::from(t);
+            c[4] += usize::from(a || b);
+            c[5] += usize::from(a || t);
         }
     }
-    let row = |name: &str, c: [usize; 4]| FacadeRow {
+    let row = |name: &str, c: [usize; 6]| FacadeRow {
         class: name.to_string(),
         signs: c[0],
         objects: objects.is_some().then(|| Rate::new(c[1], c[0])),
         text: text.is_some().then(|| Rate::new(c[2], c[0])),
-        either: Rate::new(c[3], c[0]),
+        text_tiled: text.is_some().then(|| Rate::new(c[3], c[0])),
+        either: Rate::new(c[4], c[0]),
+        either_tiled: Rate::new(c[5], c[0]),
     };
     let mut rows = Vec::new();
-    let mut all = [0usize; 4];
+    let mut all = [0usize; 6];
     for (class, name) in SIGN_CLASSES {
         let c = counts.get(&class).copied().unwrap_or_default();
         for (t, v) in all.iter_mut().zip(c) {
@@ -204,6 +237,12 @@ pub fn run(
         signs: all[0],
         rows,
         objects_model: objects.map(|m| m.name.clone()),
+        text_boxes_per_image: text
+            .is_some()
+            .then(|| text_boxes_total as f64 / images.max(1) as f64),
+        tiled_boxes_per_image: text
+            .is_some()
+            .then(|| tiled_boxes_total as f64 / images.max(1) as f64),
         text_model: text.map(|m| m.name.clone()),
     })
 }

@@ -125,7 +125,7 @@ pub struct EvalOptions {
 
 impl EvalOptions {
     /// The default run: 20 × 10 held-out frames, 12 static scenes of 5 min (one camera-hour),
-    /// 6 case scenes of 2 min, from seed 900000 (the training recipe's held-out seeds).
+    /// 6 case scenes of 2.5 min, from seed 900000 (the training recipe's held-out seeds).
     pub fn new(work_dir: PathBuf) -> Self {
         Self {
             objects: None,
@@ -140,7 +140,7 @@ impl EvalOptions {
             static_scenes: 12,
             static_seconds: 300.0,
             cases_scenes: 6,
-            cases_seconds: 120.0,
+            cases_seconds: 150.0,
             work_dir,
             parts: Parts::ALL,
             threads: 2,

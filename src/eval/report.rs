@@ -276,23 +276,40 @@ impl fmt::Display for Report {
                 let name = |m: &Option<String>| m.clone().unwrap_or_else(|| "-".to_string());
                 writeln!(
                     f,
-                    "   {:<12} {:>5}  {:<20} {:<20} {:<20}",
+                    "   objects: {}; text: {} on the whole photo; tiles: the same on ×{} tiles",
+                    name(&r.objects_model),
+                    name(&r.text_model),
+                    super::facade::TEXT_TILE_SCALE
+                )?;
+                writeln!(
+                    f,
+                    "   {:<12} {:>5}  {:<16} {:<16} {:<16} {:<17} {:<16}",
                     "sign",
                     "signs",
-                    format!("objects ({})", name(&r.objects_model)),
-                    format!("text ({})", name(&r.text_model)),
-                    "either"
+                    "objects",
+                    "text",
+                    "tiles",
+                    "objects or text",
+                    "objects or tiles"
                 )?;
                 let cell = |r: &Option<Rate>| r.map_or_else(|| "-".to_string(), |r| r.to_string());
                 for row in &r.rows {
                     writeln!(
                         f,
-                        "   {:<12} {:>5}  {:<20} {:<20} {:<20}",
+                        "   {:<12} {:>5}  {:<16} {:<16} {:<16} {:<17} {:<16}",
                         row.class,
                         row.signs,
                         cell(&row.objects),
                         cell(&row.text),
-                        row.either.to_string()
+                        cell(&row.text_tiled),
+                        row.either.to_string(),
+                        row.either_tiled.to_string()
+                    )?;
+                }
+                if let (Some(a), Some(b)) = (r.text_boxes_per_image, r.tiled_boxes_per_image) {
+                    writeln!(
+                        f,
+                        "   text boxes per photo: {a:.1} on the whole photo, {b:.1} on tiles (the labels are incomplete: no precision)"
                     )?;
                 }
             }
