@@ -8,7 +8,7 @@
 //! 2. [`stationary`]: the static-object detector at 1 fps over whole held-out scenes — recall
 //!    of lasting violations and false static regions per camera-hour;
 //! 4. [`facade`]: recall of the labelled signs of the facade photos' val split by the object
-//!    model, the text detector and both;
+//!    model, the text detector (on the whole photo and on tiles) and both;
 //! 5. [`cases`]: the whole pipeline (`runtime`) on rendered held-out scenes with scripted
 //!    violations — case recall, precision, duplicates, categories, geo error, grid codes and
 //!    time to candidate.
