@@ -255,6 +255,7 @@ async function toggleEnabled(cam) {
 
 async function captureBaseline(id) {
   try {
+    setStatus(t('camera.baseline_running', { id }));
     const res = await api('POST', `${camPath(id)}/baseline`);
     setStatus(t('camera.baseline_done', { id, n: ((res && res.regions) || []).length }), 'ok');
     return res;
