@@ -68,6 +68,17 @@ impl BBox {
         .area()
     }
 
+    /// Share of this box's area that lies inside `other`: 1 when wholly inside, 0 when apart
+    /// or when this box is empty.
+    pub fn share_inside(&self, other: &BBox) -> f32 {
+        let area = self.area();
+        if area > 0.0 {
+            self.intersection_area(other) / area
+        } else {
+            0.0
+        }
+    }
+
     /// Intersection over union; 0 when either box is empty.
     pub fn iou(&self, other: &BBox) -> f32 {
         let inter = self.intersection_area(other);

@@ -516,25 +516,6 @@ impl Runtime {
             .categories = table;
     }
 
-    /// Runs the text detector `camera` uses, and the `illegal_signage` class of its object
-    /// models, on the camera's latest frames and returns the regions seen on any of them,
-    /// normalised: the approved signage baseline an admin captures. It waits for up to
-    /// `capture.frames` new analysed frames (at most `capture.frames × capture.every` plus a
-    /// few seconds), and uses what it has when the camera falls behind.
-    ///
-    /// With tiles, the same tiles as the running detector (taken from the full-resolution
-    /// snapshot), so the baseline's boxes match what the camera reports.
-    pub fn baseline_now(
-        &self,
-        camera: &CameraConfig,
-        capture: &BaselineCapture,
-    ) -> anyhow::Result<Vec<BBox>> {
-        let detectors = self.detector_manifests(camera);
-        baseline_from_snapshots(&camera.id, &detectors, capture, || {
-            self.snapshot(&camera.id)
-        })
-    }
-
     /// The camera's detectors with the manifests of their models (the static detector has none).
     fn detector_manifests(
         &self,
@@ -1337,15 +1318,15 @@ impl SignFinder {
             width: frame.width,
             height: frame.height,
         };
-        let detections = match &self.tiling {
-            Some(tiling) => {
+        let tiled = match &self.tiling {
+            Some(tiling) => Some(
                 inference::pool::run_frame_tiled(&mut self.text, frame, tiling)?
                     .0
-                    .detections
-            }
-            None => first_output(self.text.run(&[image])?.0),
+                    .detections,
+            ),
+            None => None,
         };
-        self.with_object_signs(detections, image)
+        self.regions(image, tiled)
     }
 
     /// Regions on a full-resolution snapshot; tiles are cut from it directly.
@@ -1355,24 +1336,28 @@ impl SignFinder {
             width: frame.width,
             height: frame.height,
         };
-        let tiled = self
+        let tiled = match self
             .tiling
             .as_ref()
-            .and_then(|t| Some((TiledFrame::same(image, &t.region, &t.zones)?, t.scale)));
-        let detections = match tiled {
-            Some((tiled, scale)) => self.text.run_with_tiles(&tiled, scale)?.0.detections,
-            None => first_output(self.text.run(&[image])?.0),
+            .and_then(|t| Some((TiledFrame::same(image, &t.region, &t.zones)?, t.scale)))
+        {
+            Some((tiled, scale)) => Some(self.text.run_with_tiles(&tiled, scale)?.0.detections),
+            None => None,
         };
-        self.with_object_signs(detections, image)
+        self.regions(image, tiled)
     }
 
-    /// `text` (pixels of `image`) and the object models' signs on `image`, normalised.
-    fn with_object_signs(
+    /// The text found on `image` (`tiled`, in its pixels, or else the text detector on the
+    /// whole image) and the object models' signs on it, normalised.
+    fn regions(
         &mut self,
-        text: Vec<Detection>,
         image: inference::model::ImageRef<'_>,
+        tiled: Option<Vec<Detection>>,
     ) -> anyhow::Result<Vec<BBox>> {
-        let mut detections = text;
+        let mut detections = match tiled {
+            Some(text) => text,
+            None => first_output(self.text.run(&[image])?.0),
+        };
         for (model, sign) in &mut self.objects {
             let found = first_output(model.run(&[image])?.0);
             detections.extend(found.into_iter().filter(|d| d.class_id == *sign));
@@ -1385,8 +1370,14 @@ impl SignFinder {
     }
 }
 
-/// [`Runtime::baseline_now`] with the camera's latest snapshot from `snapshot`, which is called
-/// without holding anything else, so a capture does not block the console's other requests.
+/// Runs the text detector of a running camera, and the `illegal_signage` class of its object
+/// models, on its latest analysed frames (full-resolution snapshots from `snapshot`) and returns
+/// the regions seen on any of them, normalised: the approved signage baseline an admin captures
+/// in the console. It waits for up to `capture.frames` new frames (at most `capture.frames ×
+/// capture.every` plus a few seconds) and uses what it has when the camera falls behind. With
+/// tiles, the same tiles as the running detector, cut from the snapshot, so the baseline's
+/// boxes match what the camera reports. `snapshot` is called without holding anything else,
+/// so a capture does not block the console's other requests.
 fn baseline_from_snapshots(
     camera: &CameraId,
     detectors: &[(crate::config::DetectorConfig, Arc<Manifest>)],

@@ -267,10 +267,9 @@ impl Baseline {
     /// (half or more of its area) inside one. A few pixels of jitter ruin the IoU of a small
     /// text box on an approved shop sign; lying inside the sign still marks it as part of it.
     pub fn is_novel(&self, bbox: &BBox, threshold: f32) -> bool {
-        let area = bbox.area();
-        self.regions.iter().all(|r| {
-            r.iou(bbox) < threshold && !(area > 0.0 && r.intersection_area(bbox) >= 0.5 * area)
-        })
+        self.regions
+            .iter()
+            .all(|r| r.iou(bbox) < threshold && bbox.share_inside(r) < 0.5)
     }
 
     /// The baseline an admin approves from several frames of a camera: every region seen on any
@@ -281,10 +280,9 @@ impl Baseline {
     pub fn from_frames(frames: impl IntoIterator<Item = Vec<BBox>>) -> Self {
         let mut regions: Vec<BBox> = Vec::new();
         for bbox in frames.into_iter().flatten() {
-            let area = bbox.area();
-            let repeats = regions.iter().any(|r| {
-                r.iou(&bbox) >= 0.5 || (area > 0.0 && r.intersection_area(&bbox) >= 0.8 * area)
-            });
+            let repeats = regions
+                .iter()
+                .any(|r| r.iou(&bbox) >= 0.5 || bbox.share_inside(r) >= 0.8);
             if !repeats {
                 regions.push(bbox);
             }
@@ -464,10 +462,7 @@ impl Rules {
                 // Print on a stall's goods or a stack's boxes is part of that object, not a sign;
                 // so is text on something that arrived and stayed (the static detector's region).
                 // The object model's own signs on such a region (an A-frame) still count.
-                let area = track.bbox().area();
-                let inside = |o: &&Track| {
-                    area > 0.0 && o.bbox().intersection_area(&track.bbox()) >= 0.5 * area
-                };
+                let inside = |o: &&Track| track.bbox().share_inside(&o.bbox()) >= 0.5;
                 let on_goods = objects.iter().any(inside)
                     || (track.label() == "text" && statics.iter().any(inside));
                 if on_goods {
@@ -491,13 +486,9 @@ impl Rules {
     /// `spot_iou`; for signage also half of the smaller box inside the larger, since a poster is
     /// found now as one box, now as its separate lines.
     fn same_spot(&self, category: Category, earlier: &BBox, bbox: &BBox) -> bool {
-        if earlier.iou(bbox) >= self.config.spot_iou {
-            return true;
-        }
-        let smaller = earlier.area().min(bbox.area());
-        category == Category::IllegalSignage
-            && smaller > 0.0
-            && earlier.intersection_area(bbox) >= 0.5 * smaller
+        earlier.iou(bbox) >= self.config.spot_iou
+            || (category == Category::IllegalSignage
+                && earlier.share_inside(bbox).max(bbox.share_inside(earlier)) >= 0.5)
     }
 
     fn find(

@@ -21,17 +21,6 @@ pub struct ScoredBox {
     pub score: f32,
 }
 
-/// Area of the intersection of two boxes (0 when they do not overlap).
-pub fn intersection(a: &BBox, b: &BBox) -> f32 {
-    BBox::new(
-        a.x1.max(b.x1),
-        a.y1.max(b.y1),
-        a.x2.min(b.x2),
-        a.y2.min(b.y2),
-    )
-    .area()
-}
-
 /// Whether the point lies inside the box (edges included).
 pub fn contains(b: &BBox, x: f32, y: f32) -> bool {
     b.x1 <= x && x <= b.x2 && b.y1 <= y && y <= b.y2
@@ -207,8 +196,7 @@ pub fn static_found(detection: &BBox, object: &BBox) -> bool {
 /// The poster matcher: the text box has IoU ≥ 0.1 with the poster, or lies mostly (≥ 50 % of
 /// its own area) inside it.
 pub fn text_found(text: &BBox, poster: &BBox) -> bool {
-    let area = text.area();
-    text.iou(poster) >= 0.1 || (area > 0.0 && intersection(text, poster) / area >= 0.5)
+    text.iou(poster) >= 0.1 || text.share_inside(poster) >= 0.5
 }
 
 /// The facade matcher: IoU ≥ 0.1.
