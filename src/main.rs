@@ -170,8 +170,9 @@ enum Command {
         events: std::ops::RangeInclusive<usize>,
     },
     /// Capture a camera's approved signage: run its text detector (and its object models' sign
-    /// class) on a few frames and print every region seen as a `signage_baseline` line for the
-    /// pipeline config.
+    /// class) on a few frames, write their median picture, and print every region seen as a
+    /// `signage_baseline` line and the picture as a `signage_picture` line for the pipeline
+    /// config.
     Baseline {
         /// Pipeline config (TOML).
         pipeline: PathBuf,
@@ -187,6 +188,9 @@ enum Command {
         /// Seconds between those frames.
         #[arg(long, default_value_t = 1.0)]
         every: f64,
+        /// Where to write the picture of the approved scene (PNG) [default: DATA_DIR/baselines/CAMERA.png].
+        #[arg(long, value_name = "FILE")]
+        picture: Option<PathBuf>,
     },
     /// Training data from operators' reviews.
     Dataset {
@@ -552,6 +556,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             at,
             frames,
             every,
+            picture,
         } => {
             let cfg = config::load(&pipeline)
                 .map_err(|e| anyhow::anyhow!("{}:\n{e}", pipeline.display()))?;
@@ -563,22 +568,49 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 every: Duration::from_secs_f64(every),
             };
             eprintln!("capturing camera {camera}'s signage on {frames} frame(s) {every} s apart…");
-            let regions = gridsight::runtime::capture_baseline(
+            let baseline = gridsight::runtime::capture_baseline(
                 &cfg,
                 &camera,
                 Duration::from_secs_f64(at.max(0.0)),
                 &capture,
                 cli.onnxruntime.as_deref(),
             )?;
+            let written = match &baseline.picture {
+                Some(p) => {
+                    let path = picture.unwrap_or_else(|| {
+                        cfg.data_dir.join("baselines").join(format!("{camera}.png"))
+                    });
+                    config::write_scene_picture(&path, p)?;
+                    Some(path)
+                }
+                None => None,
+            };
             eprintln!(
                 "{} sign region(s) on camera {camera}; paste into its [[cameras]] table:",
-                regions.len()
+                baseline.regions.len()
             );
-            let boxes: Vec<String> = regions
+            let boxes: Vec<String> = baseline
+                .regions
                 .iter()
                 .map(|b| format!("[{:.4}, {:.4}, {:.4}, {:.4}]", b.x1, b.y1, b.x2, b.y2))
                 .collect();
             println!("signage_baseline = [{}]", boxes.join(", "));
+            if let Some(path) = written {
+                // As the config names it: relative to the config file's folder when inside it.
+                let path = std::fs::canonicalize(&path).unwrap_or(path);
+                let dir = pipeline.parent().and_then(|d| {
+                    std::fs::canonicalize(if d.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        d
+                    })
+                    .ok()
+                });
+                let shown = dir
+                    .and_then(|d| path.strip_prefix(d).ok().map(Path::to_path_buf))
+                    .unwrap_or(path);
+                println!("signage_picture = {:?}", shown.to_string_lossy());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Detect { model, image, out } => {

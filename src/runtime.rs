@@ -859,7 +859,14 @@ impl Dispatcher {
             // Static first, then objects, then text: the same order on every replay.
             job.results.sort_by_key(|(kind, _)| *kind);
             for (kind, observations) in &job.results {
-                let candidates = slot.analysis.update(job.frame.time, *kind, observations);
+                let frame = analysis::RgbView {
+                    width: job.frame.width,
+                    height: job.frame.height,
+                    rgb: &job.frame.rgb,
+                };
+                let candidates =
+                    slot.analysis
+                        .update_seen(job.frame.time, *kind, observations, frame);
                 for candidate in candidates {
                     let new = self.new_candidate(&candidate, slot.calibration.as_ref());
                     let snapshot = slot.camera.snapshot();
@@ -1222,15 +1229,16 @@ impl Default for BaselineCapture {
 
 /// Runs the camera's text detector, and the `illegal_signage` class of its object models, on
 /// `capture.frames` frames `capture.every` apart (from the first at or after `at` into a file, the
-/// first frame of a live source) and returns every region seen, normalised: what an admin
-/// approves as the camera's signage baseline. A file that ends early gives fewer frames.
+/// first frame of a live source) and returns what an admin approves as the camera's signage
+/// baseline: every region seen, normalised, and the median picture of the frames
+/// ([`analysis::ScenePicture::median_of`]). A file that ends early gives fewer frames.
 pub fn capture_baseline(
     config: &Config,
     camera: &str,
     at: Duration,
     capture: &BaselineCapture,
     onnxruntime: Option<&std::path::Path>,
-) -> anyhow::Result<Vec<BBox>> {
+) -> anyhow::Result<analysis::Baseline> {
     let cam = config
         .camera(camera)
         .with_context(|| format!("no camera {camera:?} in {}", config.path.display()))?;
@@ -1250,6 +1258,7 @@ pub fn capture_baseline(
     let wanted = capture.frames.max(1) as usize;
     let deadline = Instant::now() + Duration::from_secs(60) + capture.every * capture.frames;
     let mut seen = Vec::new();
+    let mut frames = Vec::new();
     while seen.len() < wanted {
         let left = deadline.saturating_duration_since(Instant::now());
         let frame = match frames_rx.recv_timeout(left) {
@@ -1263,10 +1272,27 @@ pub fn capture_baseline(
         };
         if frame.pts.is_none_or(|p| p >= at) {
             seen.push(finder.on_frame(&frame)?);
+            frames.push((frame.width, frame.height, frame.rgb));
         }
     }
     source.stop();
-    Ok(analysis::Baseline::from_frames(seen).regions)
+    Ok(approved(seen, &frames))
+}
+
+/// The baseline of the regions seen on each frame and the frames' median picture.
+fn approved(seen: Vec<Vec<BBox>>, frames: &[(u32, u32, impl AsRef<[u8]>)]) -> analysis::Baseline {
+    let views: Vec<analysis::RgbView<'_>> = frames
+        .iter()
+        .map(|(width, height, rgb)| analysis::RgbView {
+            width: *width,
+            height: *height,
+            rgb: rgb.as_ref(),
+        })
+        .collect();
+    analysis::Baseline {
+        picture: analysis::ScenePicture::median_of(&views),
+        ..analysis::Baseline::from_frames(seen)
+    }
 }
 
 /// The detectors a baseline capture runs: the camera's text detector, with its tiles, and the
@@ -1372,8 +1398,8 @@ impl SignFinder {
 
 /// Runs the text detector of a running camera, and the `illegal_signage` class of its object
 /// models, on its latest analysed frames (full-resolution snapshots from `snapshot`) and returns
-/// the regions seen on any of them, normalised: the approved signage baseline an admin captures
-/// in the console. It waits for up to `capture.frames` new frames (at most `capture.frames ×
+/// the regions seen on any of them, normalised, with the median picture of the frames: the
+/// approved signage baseline an admin captures in the console. It waits for up to `capture.frames` new frames (at most `capture.frames ×
 /// capture.every` plus a few seconds) and uses what it has when the camera falls behind. With
 /// tiles, the same tiles as the running detector, cut from the snapshot, so the baseline's
 /// boxes match what the camera reports. `snapshot` is called without holding anything else,
@@ -1383,12 +1409,13 @@ fn baseline_from_snapshots(
     detectors: &[(crate::config::DetectorConfig, Arc<Manifest>)],
     capture: &BaselineCapture,
     snapshot: impl Fn() -> Option<Snapshot>,
-) -> anyhow::Result<Vec<BBox>> {
+) -> anyhow::Result<analysis::Baseline> {
     let mut finder = SignFinder::open(camera, detectors)?;
     let first = snapshot().with_context(|| format!("camera {camera} has no frame yet"))?;
     let deadline = Instant::now() + capture.every * capture.frames + Duration::from_secs(3);
     let mut seen = vec![finder.on_snapshot(&first)?];
     let mut last_pts = first.pts;
+    let mut frames = vec![(first.width, first.height, first.rgb)];
     while seen.len() < capture.frames as usize && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
         let Some(frame) = snapshot() else {
@@ -1403,9 +1430,10 @@ fn baseline_from_snapshots(
         if newer {
             seen.push(finder.on_snapshot(&frame)?);
             last_pts = frame.pts;
+            frames.push((frame.width, frame.height, frame.rgb));
         }
     }
-    Ok(analysis::Baseline::from_frames(seen).regions)
+    Ok(approved(seen, &frames))
 }
 
 /// The detections of a one-image run.
@@ -1460,7 +1488,7 @@ impl crate::api::Pipeline for SharedRuntime {
         self.lock().set_categories(table);
     }
 
-    fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>> {
+    fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<analysis::Baseline> {
         let detectors = self.lock().detector_manifests(camera);
         baseline_from_snapshots(&camera.id, &detectors, &BaselineCapture::default(), || {
             self.lock().snapshot(&camera.id)

@@ -1,7 +1,8 @@
 //! Analysis: detections over time in, one candidate case per real violation out.
 //!
 //! [`CameraAnalysis`] owns one camera's stages, applied in this order on every detector run:
-//! masks ([`zones`]) drop observations → [`tracker`] follows them → [`zones`] places the tracks
+//! masks ([`zones`]) drop observations, and the baseline [`picture`] the sign observations
+//! on patches unchanged since the scene was approved → [`tracker`] follows them → [`zones`] places the tracks
 //! (with hysteresis) → [`rules`] decide what is a violation and emit each one once.
 //!
 //! Pure: no I/O and no clock. Time comes in with every call as a `SystemTime` (the frame time
@@ -11,6 +12,7 @@
 //! Coordinates are normalised to the image (0..1) everywhere: observation boxes, zone polygons,
 //! baseline regions and candidate boxes.
 
+pub mod picture;
 pub mod rules;
 pub mod static_objects;
 pub mod time;
@@ -28,6 +30,7 @@ use thiserror::Error;
 
 use crate::domain::{BBox, CameraId};
 
+pub use picture::{RgbView, ScenePicture};
 pub use rules::{Baseline, Category, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject};
 pub use static_objects::{StaticConfig, StaticObjectDetector};
 pub use time::TimeWindow;
@@ -179,6 +182,8 @@ pub enum AnalysisError {
 #[derive(Debug, Clone)]
 pub struct CameraAnalysis {
     camera: CameraId,
+    /// The baseline's picture of the approved scene.
+    picture: Option<ScenePicture>,
     zones: ZoneMap,
     tracker: Tracker,
     rules: Rules,
@@ -211,9 +216,11 @@ impl CameraAnalysis {
             restore_grace: grace,
             ..RulesConfig::default()
         };
+        let picture = baseline.picture.clone();
         let rules = Rules::new(camera.clone(), rules, baseline, tz, config);
         Ok(Self {
             camera,
+            picture,
             zones,
             tracker,
             rules,
@@ -244,6 +251,32 @@ impl CameraAnalysis {
     /// The tracker, to tune it per detector or per label before the first update.
     pub fn tracker_mut(&mut self) -> &mut Tracker {
         &mut self.tracker
+    }
+
+    /// As [`Self::update`], for observations made on `frame` (the analysis frame the detector
+    /// ran on, or a picture of it at another size). With a baseline picture, a sign observation
+    /// (`text`, `illegal_signage`) whose patch looks as it did in the picture is part of the
+    /// approved scene and is dropped: text on a bicycle parked since set-up, a faint shop sign
+    /// the detectors missed while the baseline was captured.
+    pub fn update_seen(
+        &mut self,
+        t: SystemTime,
+        source: DetectorKind,
+        observations: &[Observation],
+        frame: RgbView<'_>,
+    ) -> Vec<Candidate> {
+        let Some(picture) = &self.picture else {
+            return self.update(t, source, observations);
+        };
+        let new: Vec<Observation> = observations
+            .iter()
+            .filter(|o| {
+                let sign = matches!(o.label.as_str(), "text" | "illegal_signage");
+                !(sign && picture.unchanged(frame, &o.bbox))
+            })
+            .cloned()
+            .collect();
+        self.update(t, source, &new)
     }
 
     /// Feeds one run of detector `source` at time `t` (the time of the frame it analysed;
@@ -389,6 +422,76 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].id, 2);
         assert_eq!(out[0].bbox.x1, 0.7);
+    }
+
+    /// A 64 × 36 street with a patch at `(20..30, 10..20)`: stripes (a parked bicycle) or, with
+    /// `poster`, a light block (a poster put up over it), lit by `gain`.
+    fn street(poster: bool, gain: f32) -> Vec<u8> {
+        let mut rgb = Vec::new();
+        for y in 0..36usize {
+            for x in 0..64usize {
+                let mut v = 90.0 + (x % 5) as f32;
+                if (20..30).contains(&x) && (10..20).contains(&y) {
+                    v = match (poster, (x + y) % 4 < 2) {
+                        (true, _) if y < 13 => 40.0,
+                        (true, _) => 230.0,
+                        (false, true) => 200.0,
+                        (false, false) => 50.0,
+                    };
+                }
+                let g = (v * gain) as u8;
+                rgb.extend_from_slice(&[g, g, g]);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn signs_on_patches_unchanged_since_the_baseline_picture_are_the_approved_scene() {
+        fn view(rgb: &[u8]) -> RgbView<'_> {
+            RgbView {
+                width: 64,
+                height: 36,
+                rgb,
+            }
+        }
+        let approved = street(false, 1.0);
+        let baseline = Baseline {
+            picture: ScenePicture::median_of(&[view(&approved)]),
+            ..Baseline::default()
+        };
+        let new = || {
+            CameraAnalysis::new(
+                CameraId::new("cam-1"),
+                Vec::new(),
+                RuleSet::default(),
+                baseline.clone(),
+                chrono_tz::Asia::Shanghai,
+                DetectorIntervals::default(),
+            )
+            .expect("valid")
+        };
+        let text = [Observation::new(
+            BBox::new(20.0 / 64.0, 10.0 / 36.0, 30.0 / 64.0, 20.0 / 36.0),
+            0.9,
+            "text",
+            DetectorKind::Text,
+        )];
+        let feed = |a: &mut CameraAnalysis, frame: &[u8]| -> Vec<Candidate> {
+            (0..=600)
+                .step_by(4)
+                .flat_map(|s| a.update_seen(at(s), DetectorKind::Text, &text, view(frame)))
+                .collect()
+        };
+        // The text detector starts seeing print on the bicycle, in the evening light: approved.
+        assert!(feed(&mut new(), &street(false, 0.7)).is_empty());
+        // A poster put up over it is new signage.
+        let out = feed(&mut new(), &street(true, 0.7));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].category, "illegal_signage");
+        // Without a picture the same text is new signage too (the regions are empty).
+        let mut plain = analysis(Vec::new()).expect("valid");
+        assert_eq!(feed(&mut plain, &street(false, 0.7)).len(), 1);
     }
 
     #[test]

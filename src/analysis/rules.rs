@@ -42,6 +42,7 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::picture::ScenePicture;
 use super::time::{any_contains, since, TimeWindow};
 use super::tracker::Track;
 use super::zones::{Zone, ZoneHit, ZoneKind};
@@ -251,16 +252,23 @@ pub enum RuleError {
     UnknownZone { zone: String },
 }
 
-/// The approved signage of a camera: text regions an admin accepted at set-up.
+/// The approved signage of a camera: text regions an admin accepted at set-up, and optionally a
+/// picture of the scene then ([`super::picture`]; [`super::CameraAnalysis`] uses it, the rules
+/// use the regions). The picture is not serialised: it lives in a file of its own.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
     #[serde(with = "super::time::bbox_list")]
     pub regions: Vec<BBox>,
+    #[serde(skip)]
+    pub picture: Option<ScenePicture>,
 }
 
 impl Baseline {
     pub fn new(regions: Vec<BBox>) -> Self {
-        Self { regions }
+        Self {
+            regions,
+            picture: None,
+        }
     }
 
     /// Whether `bbox` is new: IoU below `threshold` with every approved region, and not mostly
@@ -287,7 +295,10 @@ impl Baseline {
                 regions.push(bbox);
             }
         }
-        Self { regions }
+        Self {
+            regions,
+            picture: None,
+        }
     }
 }
 

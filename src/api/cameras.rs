@@ -66,6 +66,8 @@ pub struct CameraDoc {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signage_baseline: Vec<[f32; 4]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signage_picture: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<RuleSet>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub realtime: Option<bool>,
@@ -104,6 +106,7 @@ impl CameraDoc {
             heading_deg: raw.heading_deg,
             position: raw.position.clone(),
             signage_baseline: raw.signage_baseline.clone(),
+            signage_picture: raw.signage_picture.clone(),
             rules: raw.rules.clone(),
             realtime: raw.realtime,
             stall_timeout_s: raw.stall_timeout_s,
@@ -138,6 +141,7 @@ impl CameraDoc {
             zones: self.zones.clone(),
             rules: self.rules.clone(),
             signage_baseline: self.signage_baseline.clone(),
+            signage_picture: self.signage_picture.clone(),
             calibration: self.calibration.clone(),
         }
     }
@@ -665,15 +669,43 @@ pub async fn capture_baseline(
         .clone()
         .map_err(|p| ApiError::bad_request(format!("camera {id:?} is invalid: {p}")))?;
     let pipeline = state.pipeline()?.clone();
-    let regions = tokio::task::spawn_blocking(move || pipeline.capture_baseline(&config))
+    let baseline = tokio::task::spawn_blocking(move || pipeline.capture_baseline(&config))
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| ApiError::new(StatusCode::CONFLICT, format!("{e:#}")))?;
-    let boxes: Vec<[f32; 4]> = regions.iter().map(|b| [b.x1, b.y1, b.x2, b.y2]).collect();
+    let boxes: Vec<[f32; 4]> = baseline
+        .regions
+        .iter()
+        .map(|b| [b.x1, b.y1, b.x2, b.y2])
+        .collect();
     let mut doc = old.doc;
     doc.signage_baseline = boxes.clone();
+    if let Some(picture) = &baseline.picture {
+        let path = picture_path(&state.data_dir, &id);
+        crate::config::write_scene_picture(&path, picture).map_err(ApiError::internal)?;
+        let path = std::fs::canonicalize(&path).unwrap_or(path);
+        doc.signage_picture = Some(path.to_string_lossy().into_owned());
+    }
     save_and_apply(&state, &caller, doc, old.password).await?;
-    Ok(Json(serde_json::json!({ "regions": boxes })))
+    Ok(Json(
+        serde_json::json!({ "regions": boxes, "picture": baseline.picture.is_some() }),
+    ))
+}
+
+/// Where the console keeps a camera's baseline picture: `DATA_DIR/baselines/ID.png` (characters
+/// other than letters, digits, `-` and `_` in the id become `_`).
+fn picture_path(data_dir: &std::path::Path, camera: &str) -> std::path::PathBuf {
+    let name: String = camera
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_dir.join("baselines").join(format!("{name}.png"))
 }
 
 #[cfg(test)]

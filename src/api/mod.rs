@@ -37,7 +37,7 @@ pub use server::{effective_cameras, ConsoleServer};
 
 use crate::cases::{CaseStore, CategoryTable};
 use crate::config::{CameraConfig, Config};
-use crate::domain::{BBox, CameraId, CameraStatus};
+use crate::domain::{CameraId, CameraStatus};
 use crate::geo::GridLayer;
 use crate::ingest::Snapshot;
 
@@ -55,8 +55,9 @@ pub trait Pipeline: Send + Sync {
     fn set_grid(&self, grid: Option<GridLayer>);
     /// Uses a new category table for cases from now on.
     fn set_categories(&self, table: CategoryTable);
-    /// Runs the camera's text detector on its latest frame: the signage present now, normalised.
-    fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<Vec<BBox>>;
+    /// Runs the camera's sign detectors on its next few frames: the signage present now,
+    /// normalised, and the picture of the scene.
+    fn capture_baseline(&self, camera: &CameraConfig) -> anyhow::Result<crate::analysis::Baseline>;
 }
 
 /// Settings of the API server.

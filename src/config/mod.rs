@@ -427,6 +427,31 @@ impl<'a> IntoIterator for &'a ConfigErrors {
     }
 }
 
+/// Reads a camera's baseline picture (`signage_picture`): a PNG or JPEG, turned grey.
+pub fn read_scene_picture(path: &Path) -> anyhow::Result<crate::analysis::ScenePicture> {
+    let image = image::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the picture {}: {e}", path.display()))?
+        .into_luma8();
+    let (w, h) = image.dimensions();
+    crate::analysis::ScenePicture::new(w, h, image.into_raw())
+        .map_err(|e| anyhow::anyhow!("picture {}: {e}", path.display()))
+}
+
+/// Writes a baseline picture as a grey PNG, creating its folder.
+pub fn write_scene_picture(
+    path: &Path,
+    picture: &crate::analysis::ScenePicture,
+) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    image::GrayImage::from_raw(picture.width(), picture.height(), picture.grey().to_vec())
+        .ok_or_else(|| anyhow::anyhow!("picture pixels do not match its size"))?
+        .save_with_format(path, image::ImageFormat::Png)
+        .map_err(|e| anyhow::anyhow!("cannot write the picture {}: {e}", path.display()))
+}
+
 /// Reads, parses and validates the pipeline config at `path`, and the credentials file it names.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {

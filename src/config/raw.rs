@@ -130,6 +130,11 @@ pub struct RawCamera {
     /// Approved signage captured at set-up: `[x1, y1, x2, y2]` boxes, normalised.
     #[serde(default)]
     pub signage_baseline: Vec<[f32; 4]>,
+    /// A picture of the approved scene, written by the same capture (PNG; relative paths are
+    /// resolved against the config file's folder). Sign detections on patches that still look
+    /// as they did then are part of the approved scene.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signage_picture: Option<String>,
     /// Pixel ↔ map calibration. Optional; without it cases carry no position.
     pub calibration: Option<RawCalibration>,
 }

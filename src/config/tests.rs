@@ -823,3 +823,36 @@ detectors.text = { tiles = { region = 0.5 } }
         msg("cameras[3].detectors.text.tiles.region", 0).contains("expected a string or an array")
     );
 }
+
+#[test]
+fn the_signage_picture_is_read_and_a_bad_one_is_named() {
+    let t = project("picture");
+    let picture = crate::analysis::ScenePicture::new(4, 3, (0..12).map(|v| v * 20).collect())
+        .expect("picture");
+    write_scene_picture(&t.path().join("pipelines/baselines/f.png"), &picture).expect("written");
+    let text = |file: &str| {
+        format!(
+            "{MODELS}[[cameras]]\nid = \"f\"\nuri = \"clips/lobby.mp4\"\ndetectors.text = {{}}\n\
+             signage_baseline = [[0.1, 0.1, 0.2, 0.2]]\nsignage_picture = \"{file}\"\n"
+        )
+    };
+    let cfg = ok(parse(
+        &text("baselines/f.png"),
+        &t.path().join("pipelines/pipeline.toml"),
+        None,
+    ));
+    let baseline = &cfg.cameras[0].signage_baseline;
+    assert_eq!(baseline.regions.len(), 1);
+    assert_eq!(baseline.picture.as_ref(), Some(&picture));
+
+    t.write("pipelines/baselines/broken.png", "not a picture");
+    for file in ["baselines/missing.png", "baselines/broken.png"] {
+        let e = errors_of(parse(
+            &text(file),
+            &t.path().join("pipelines/pipeline.toml"),
+            None,
+        ));
+        assert_eq!(e.paths(), vec!["cameras[0].signage_picture"], "{e}");
+        assert!(e.0[0].message.contains(file), "{e}");
+    }
+}

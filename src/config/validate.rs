@@ -540,6 +540,13 @@ impl Validator {
                 );
             }
         }
+        if let Some(file) = &cam.signage_picture {
+            let path = resolve(&self.base, Path::new(file));
+            match super::read_scene_picture(&path) {
+                Ok(picture) => baseline.picture = Some(picture),
+                Err(e) => self.err(format!("{p}.signage_picture"), format!("{e:#}")),
+            }
+        }
         let calibration = cam.calibration.as_ref().map(|c| self.calibration(p, c));
         let enabled = cam.enabled.unwrap_or(true);
         if enabled && cam.detectors.is_empty() {

@@ -34,7 +34,7 @@ use super::frames::poster_band;
 use super::metrics::{median, static_found, text_found};
 use super::report::Rate;
 use super::{resized, EvalOptions};
-use crate::analysis::{Baseline, Rule, RuleSet, Zone, ZoneKind};
+use crate::analysis::{Rule, RuleSet, Zone, ZoneKind};
 use crate::cases::{Case, CaseFilter};
 use crate::config::{
     CameraConfig, Config, DetectorConfig, InferenceConfig, ModelRef, Source, TilesConfig,
@@ -381,14 +381,14 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                 k + 1,
                 options.cases_scenes
             ));
-            let regions = capture_baseline(
+            let baseline = capture_baseline(
                 &config,
                 &camera_id,
                 Duration::ZERO,
                 &BaselineCapture::default(),
                 options.onnxruntime.as_deref(),
             )?;
-            config.cameras[0].signage_baseline = Baseline::new(regions);
+            config.cameras[0].signage_baseline = baseline;
         }
         progress(&format!(
             "eval: case pipeline, scene {}/{}: running the pipeline",

@@ -356,9 +356,11 @@ interval_s = 1.0
                 Some(&admin),
                 None,
             );
-            (status == 200).then(|| body["regions"].as_array().cloned().unwrap_or_default())
+            (status == 200).then_some(body)
         },
     );
+    assert_eq!(regions["picture"], true, "{regions}");
+    let regions = regions["regions"].as_array().cloned().unwrap_or_default();
     assert!(
         !regions.is_empty(),
         "the scene's shop signs are text regions"
@@ -367,6 +369,12 @@ interval_s = 1.0
     assert_eq!(
         saved["signage_baseline"].as_array().map(Vec::len),
         Some(regions.len()),
+        "{saved}"
+    );
+    // The picture of the approved scene is kept in the data directory and named in the camera.
+    let picture = saved["signage_picture"].as_str().expect("a picture path");
+    assert!(
+        picture.ends_with("baselines/street-3.png") && std::path::Path::new(picture).is_file(),
         "{saved}"
     );
 

@@ -186,6 +186,10 @@ fn the_signage_baseline_is_captured_with_the_same_tiles() {
         None,
     )
     .expect("baseline");
+    // The picture of the scene comes with the regions, at the analysis frame's size.
+    let picture = boxes.picture.expect("a picture of the scene");
+    assert_eq!((picture.width(), picture.height()), (640, 360));
+    let boxes = boxes.regions;
     assert!(!boxes.iter().any(|b| text_found(b, &poster)), "{boxes:?}");
 
     let tiled = config("baseline-tiled", &video, Some(tiles_over_the_wall()));
@@ -196,7 +200,8 @@ fn the_signage_baseline_is_captured_with_the_same_tiles() {
         &BaselineCapture::default(),
         None,
     )
-    .expect("baseline");
+    .expect("baseline")
+    .regions;
     assert!(
         boxes.iter().any(|b| text_found(b, &poster)),
         "the baseline holds the poster {poster:?} as the running detector sees it: {boxes:?}"
