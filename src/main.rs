@@ -396,6 +396,28 @@ enum SplitArg {
     HeldOut,
 }
 
+/// `path` as a config at `config` names it: relative to the config's folder (the form the
+/// config resolves), or as given when either cannot be resolved.
+fn relative_to_config(config: &Path, path: &Path) -> PathBuf {
+    let dir = config.parent().filter(|d| !d.as_os_str().is_empty());
+    let (Ok(dir), Ok(file)) = (
+        std::fs::canonicalize(dir.unwrap_or(Path::new("."))),
+        std::fs::canonicalize(path),
+    ) else {
+        return path.to_path_buf();
+    };
+    let (a, b): (Vec<_>, Vec<_>) = (dir.components().collect(), file.components().collect());
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut out = PathBuf::new();
+    for _ in common..a.len() {
+        out.push("..");
+    }
+    for c in &b[common..] {
+        out.push(c);
+    }
+    out
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -558,7 +580,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             every,
             picture,
         } => {
-            let cfg = config::load(&pipeline)
+            let cfg = config::load_for_baseline(&pipeline, &camera)
                 .map_err(|e| anyhow::anyhow!("{}:\n{e}", pipeline.display()))?;
             if !(every.is_finite() && (0.1..=600.0).contains(&every)) {
                 anyhow::bail!("--every: expected 0.1 to 600 seconds, got {every}");
@@ -596,20 +618,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .collect();
             println!("signage_baseline = [{}]", boxes.join(", "));
             if let Some(path) = written {
-                // As the config names it: relative to the config file's folder when inside it.
-                let path = std::fs::canonicalize(&path).unwrap_or(path);
-                let dir = pipeline.parent().and_then(|d| {
-                    std::fs::canonicalize(if d.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        d
-                    })
-                    .ok()
-                });
-                let shown = dir
-                    .and_then(|d| path.strip_prefix(d).ok().map(Path::to_path_buf))
-                    .unwrap_or(path);
-                println!("signage_picture = {:?}", shown.to_string_lossy());
+                println!(
+                    "signage_picture = {:?}",
+                    relative_to_config(&pipeline, &path).to_string_lossy()
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -463,6 +463,22 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     parse(&text, path, None)
 }
 
+/// As [`load`], without reading camera `camera`'s `signage_picture`: `gridsight baseline` is
+/// about to write a new one, and the old file may not exist yet.
+pub fn load_for_baseline(path: &Path, camera: &str) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::new(
+            "",
+            format!("cannot read config file {}: {e}", path.display()),
+        )
+    })?;
+    let mut raw = RawConfig::from_toml(&text)?;
+    for cam in raw.cameras.iter_mut().filter(|c| c.id == camera) {
+        cam.signage_picture = None;
+    }
+    validate(raw, path, None)
+}
+
 /// Parses and validates `text` as if it had been read from `config_path`: relative paths are
 /// resolved against `config_path`'s directory, and referenced files (manifests, file sources)
 /// must exist.

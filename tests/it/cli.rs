@@ -72,8 +72,9 @@ interval_s = 2.0
 
 #[test]
 fn check_accepts_the_demo_pipeline() {
-    // The demo's scene and grid are generated, not committed. A short stand-in clip is enough
-    // for `check` (scripts/demo renders the real scene when its ground truth is missing).
+    // The demo's scene, grid and baseline picture are generated, not committed. A short
+    // stand-in clip is enough for `check` (scripts/demo renders the real scene when its ground
+    // truth is missing, and then captures the picture again).
     let demo = repo().join("data/demo");
     std::fs::create_dir_all(&demo).expect("data dir");
     if !demo.join("street.mp4").exists() {
@@ -105,6 +106,26 @@ fn check_accepts_the_demo_pipeline() {
             made.status.success(),
             "{}",
             String::from_utf8_lossy(&made.stderr)
+        );
+    }
+    if !demo.join("baseline.png").exists() {
+        // The picture of whatever scene is there, as scripts/demo captures it.
+        let made = gridsight()
+            .arg("baseline")
+            .arg(repo().join("pipelines/demo.toml"))
+            .args(["--camera", "demo-1", "--frames", "2", "--picture"])
+            .arg(demo.join("baseline.png"))
+            .output()
+            .expect("run gridsight baseline");
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&made.stdout);
+        assert!(
+            stdout.contains("signage_baseline = [") && stdout.contains("signage_picture = "),
+            "{stdout}"
         );
     }
     let out = gridsight()
