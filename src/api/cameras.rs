@@ -656,8 +656,10 @@ pub async fn set_calibration(
     Ok(Json(report))
 }
 
-/// `POST /api/v1/cameras/{id}/baseline` (admin): the text regions on the current frame become
-/// the camera's approved signage.
+/// `POST /api/v1/cameras/{id}/baseline` (admin): the sign regions on the camera's next five
+/// frames become its approved signage, and their median picture (kept as
+/// `DATA_DIR/baselines/ID.png`, named by the camera's `signage_picture`) the approved scene.
+/// Answers `{"regions": [[x1, y1, x2, y2], …], "picture": true}`.
 pub async fn capture_baseline(
     State(state): State<Arc<AppState>>,
     Admin(caller): Admin,

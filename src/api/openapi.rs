@@ -47,7 +47,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "put", path: "/cameras/{id}/zones", summary: "Replace the camera's zones; applied at once.", roles: ADMIN },
     Route { method: "put", path: "/cameras/{id}/calibration", summary: "Fit, save and apply a calibration.", roles: ADMIN },
     Route { method: "post", path: "/cameras/{id}/calibration/check", summary: "Fit a calibration without saving: reprojection error and ground footprint.", roles: ADMIN },
-    Route { method: "post", path: "/cameras/{id}/baseline", summary: "Capture the approved signage from the current frame.", roles: ADMIN },
+    Route { method: "post", path: "/cameras/{id}/baseline", summary: "Capture the approved signage and a picture of the scene from the next five frames.", roles: ADMIN },
     Route { method: "get", path: "/config", summary: "Map settings: tile URL, centre, language, time zone.", roles: ANY },
     Route { method: "get", path: "/grid", summary: "The unit-grid layer, GeoJSON.", roles: ANY },
     Route { method: "put", path: "/grid", summary: "Replace the unit-grid layer (GeoJSON); 400 lists every problem.", roles: ADMIN },

@@ -257,7 +257,8 @@ async function captureBaseline(id) {
   try {
     setStatus(t('camera.baseline_running', { id }));
     const res = await api('POST', `${camPath(id)}/baseline`);
-    setStatus(t('camera.baseline_done', { id, n: ((res && res.regions) || []).length }), 'ok');
+    const done = res && res.picture ? 'camera.baseline_done_picture' : 'camera.baseline_done';
+    setStatus(t(done, { id, n: ((res && res.regions) || []).length }), 'ok');
     return res;
   } catch (e) {
     showError(e);
