@@ -1050,6 +1050,35 @@ fn print_event(event: &RuntimeEvent, verbose: bool) {
                 boxes.join("; ")
             );
         }
+        RuntimeEvent::StaticObjects {
+            camera,
+            time,
+            pts,
+            regions,
+        } => {
+            let at = pts
+                .map(|p| format!("{:.1}s", p.as_secs_f64()))
+                .unwrap_or_else(|| "live".to_string());
+            let boxes: Vec<String> = regions
+                .iter()
+                .map(|(b, since)| {
+                    let still = time.duration_since(*since).unwrap_or_default();
+                    format!(
+                        "[{:.3},{:.3},{:.3},{:.3}] for {:.0}s",
+                        b.x1,
+                        b.y1,
+                        b.x2,
+                        b.y2,
+                        still.as_secs_f64()
+                    )
+                })
+                .collect();
+            println!(
+                "{camera} @{at} static: {} region(s) that arrived and stayed (normalised): {}",
+                regions.len(),
+                boxes.join("; ")
+            );
+        }
         RuntimeEvent::InferenceFailed {
             camera,
             model,

@@ -91,6 +91,16 @@ pub enum RuntimeEvent {
         /// From the frame's ingest to this result.
         lag: Duration,
     },
+    /// The static-object detector ran on a frame and reports the regions that arrived and stayed
+    /// (normalised boxes, each with when it arrived); only sent when there is at least one.
+    StaticObjects {
+        camera: CameraId,
+        /// When the frame was taken.
+        time: SystemTime,
+        /// Position in the stream, when known.
+        pts: Option<Duration>,
+        regions: Vec<(BBox, SystemTime)>,
+    },
     /// A detector failed on a frame.
     InferenceFailed {
         camera: CameraId,
@@ -697,6 +707,18 @@ impl Dispatcher {
                     let found =
                         s.detector
                             .update(frame.time, &frame.rgb, frame.width, frame.height);
+                    if !found.is_empty() {
+                        let regions = found
+                            .iter()
+                            .map(|o| (o.bbox, o.since.unwrap_or(frame.time)))
+                            .collect();
+                        let _ = self.events.send(RuntimeEvent::StaticObjects {
+                            camera: camera.clone(),
+                            time: frame.time,
+                            pts: frame.pts,
+                            regions,
+                        });
+                    }
                     results.push((DetectorKind::Static, found));
                 }
             }
