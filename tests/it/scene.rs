@@ -154,13 +154,18 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
     let run = |config: &Config| {
         let runtime = Runtime::start(config, RunOptions::default()).expect("runtime");
         let mut stored = Vec::new();
+        let mut still = Vec::new();
         wait_for(
             &runtime,
             Duration::from_secs(240),
-            |e| {
-                if let RuntimeEvent::CaseStored { case, inserted } = e {
-                    stored.push((case.clone(), *inserted));
+            |e| match e {
+                RuntimeEvent::CaseStored { case, inserted } => {
+                    stored.push((case.clone(), *inserted))
                 }
+                RuntimeEvent::StaticObjects { pts, regions, .. } => {
+                    still.push((*pts, regions.clone()))
+                }
+                _ => {}
             },
             |_| runtime.finished() && runtime.events().is_empty(),
         );
@@ -173,10 +178,35 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
                 .expect("evidence")
         });
         runtime.stop();
-        (stored, all.cases, evidence.unwrap_or_default())
+        (stored, all.cases, evidence.unwrap_or_default(), still)
     };
 
-    let (stored, cases, evidence) = run(&config);
+    let (stored, cases, evidence, still) = run(&config);
+    // The static-object detector reports the stack as it stands (what `gridsight run` prints):
+    // never before it arrived, and with the time it arrived.
+    let track = scene.events()[0].track_id;
+    let truth_box = scene
+        .frame_truth(60 * 5)
+        .expect("truth at 60 s")
+        .objects
+        .iter()
+        .find(|o| o.track_id == track)
+        .map(|o| o.bbox().scale(1.0 / 640.0, 1.0 / 360.0))
+        .expect("the stack is in view");
+    let arrived = Duration::from_secs(15);
+    assert!(
+        still.iter().any(|(pts, regions)| {
+            pts.is_some_and(|p| p >= arrived)
+                && regions.iter().any(|(b, _)| b.iou(&truth_box) >= 0.3)
+        }),
+        "the stack is among the static regions: {still:?}"
+    );
+    assert!(
+        still
+            .iter()
+            .all(|(pts, _)| pts.is_some_and(|p| p >= arrived)),
+        "nothing stands still before the stack arrives: {still:?}"
+    );
     assert_eq!(stored.len(), 1, "exactly one candidate: {stored:?}");
     assert_eq!(cases.len(), 1);
     let case = &cases[0];
@@ -200,7 +230,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
     }
 
     // Restart on the same store: the stack is still there, and is the same violation.
-    let (again, cases, _) = run(&config);
+    let (again, cases, _, _) = run(&config);
     assert!(
         again.iter().all(|(_, inserted)| !inserted),
         "no new case after a restart: {again:?}"
