@@ -1421,8 +1421,9 @@ impl SignFinder {
 /// Runs the text detector of a running camera, and the `illegal_signage` class of its object
 /// models, on its latest analysed frames (full-resolution snapshots from `snapshot`) and returns
 /// the regions seen on any of them, normalised, with the median picture of the frames: the
-/// approved signage baseline an admin captures in the console. It waits for up to `capture.frames` new frames (at most `capture.frames ×
-/// capture.every` plus a few seconds) and uses what it has when the camera falls behind. With
+/// approved signage baseline an admin captures in the console. It waits for up to
+/// `capture.frames` new frames (at most `capture.frames × capture.every` plus a few seconds)
+/// and uses what it has when the camera falls behind. With
 /// tiles, the same tiles as the running detector, cut from the snapshot, so the baseline's
 /// boxes match what the camera reports. `snapshot` is called without holding anything else,
 /// so a capture does not block the console's other requests.

@@ -257,7 +257,9 @@ impl CameraAnalysis {
     /// ran on, or a picture of it at another size). With a baseline picture, a sign observation
     /// (`text`, `illegal_signage`) whose patch looks as it did in the picture is part of the
     /// approved scene and is dropped: text on a bicycle parked since set-up, a faint shop sign
-    /// the detectors missed while the baseline was captured.
+    /// the detectors missed while the baseline was captured. Like the baseline's regions, the
+    /// picture approves nothing in a `no_signage` zone (a third of the box or more inside one):
+    /// a poster already on a pole at set-up is still a candidate there.
     pub fn update_seen(
         &mut self,
         t: SystemTime,
@@ -272,7 +274,9 @@ impl CameraAnalysis {
             .iter()
             .filter(|o| {
                 let sign = matches!(o.label.as_str(), "text" | "illegal_signage");
-                !(sign && picture.unchanged(frame, &o.bbox))
+                !(sign
+                    && !self.zones.touches_no_signage(&o.bbox)
+                    && picture.unchanged(frame, &o.bbox))
             })
             .cloned()
             .collect();
@@ -460,10 +464,10 @@ mod tests {
             picture: ScenePicture::median_of(&[view(&approved)]),
             ..Baseline::default()
         };
-        let new = || {
+        let with = |zones: Vec<Zone>| {
             CameraAnalysis::new(
                 CameraId::new("cam-1"),
-                Vec::new(),
+                zones,
                 RuleSet::default(),
                 baseline.clone(),
                 chrono_tz::Asia::Shanghai,
@@ -484,11 +488,20 @@ mod tests {
                 .collect()
         };
         // The text detector starts seeing print on the bicycle, in the evening light: approved.
-        assert!(feed(&mut new(), &street(false, 0.7)).is_empty());
+        assert!(feed(&mut with(Vec::new()), &street(false, 0.7)).is_empty());
         // A poster put up over it is new signage.
-        let out = feed(&mut new(), &street(true, 0.7));
+        let out = feed(&mut with(Vec::new()), &street(true, 0.7));
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].category, "illegal_signage");
+        // In a no_signage zone the picture approves nothing: the same unchanged text is a case.
+        let wall = Zone {
+            id: "wall".into(),
+            kind: ZoneKind::NoSignage,
+            polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (0.0, 0.5)],
+        };
+        let out = feed(&mut with(vec![wall]), &street(false, 0.7));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].zone.as_deref(), Some("wall"));
         // Without a picture the same text is new signage too (the regions are empty).
         let mut plain = analysis(Vec::new()).expect("valid");
         assert_eq!(feed(&mut plain, &street(false, 0.7)).len(), 1);

@@ -9,7 +9,7 @@
 //! "Looks as it did" is the normalised cross-correlation of the patch's brightness in the
 //! picture and in the frame, which ignores a change of gain and offset (lighting drift, exposure).
 //! A poster put up since differs in content and scores low (measured on the eval's scenes: new
-//! posters 0.57 and below, unchanged patches 0.91 and above). A patch too small or too flat to
+//! posters 0.57 and below, unchanged patches 0.91 and above while nobody stands in front). A patch too small or too flat to
 //! judge is never called unchanged, so the picture can only remove detections, and only where it
 //! has evidence.
 //!

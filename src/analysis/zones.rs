@@ -419,6 +419,15 @@ impl ZoneMap {
             })
     }
 
+    /// Whether at least `leave_overlap` of `bbox` lies in a `no_signage` zone (no hysteresis):
+    /// a sign there is a candidate whatever the baseline says, so nothing approved may hide it.
+    pub fn touches_no_signage(&self, bbox: &BBox) -> bool {
+        self.zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::NoSignage)
+            .any(|z| z.overlap(bbox) >= self.config.leave_overlap)
+    }
+
     /// Updates the membership of `track` (by its smoothed box) and returns the non-mask zones it
     /// is in, in configuration order.
     ///
