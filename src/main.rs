@@ -599,9 +599,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )?;
             let written = match &baseline.picture {
                 Some(p) => {
-                    let path = picture.unwrap_or_else(|| {
-                        cfg.data_dir.join("baselines").join(format!("{camera}.png"))
-                    });
+                    let path = picture
+                        .unwrap_or_else(|| config::baseline_picture_path(&cfg.data_dir, &camera));
                     config::write_scene_picture(&path, p)?;
                     Some(path)
                 }

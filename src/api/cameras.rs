@@ -683,7 +683,7 @@ pub async fn capture_baseline(
     let mut doc = old.doc;
     doc.signage_baseline = boxes.clone();
     if let Some(picture) = &baseline.picture {
-        let path = picture_path(&state.data_dir, &id);
+        let path = crate::config::baseline_picture_path(&state.data_dir, &id);
         crate::config::write_scene_picture(&path, picture).map_err(ApiError::internal)?;
         let path = std::fs::canonicalize(&path).unwrap_or(path);
         doc.signage_picture = Some(path.to_string_lossy().into_owned());
@@ -692,22 +692,6 @@ pub async fn capture_baseline(
     Ok(Json(
         serde_json::json!({ "regions": boxes, "picture": baseline.picture.is_some() }),
     ))
-}
-
-/// Where the console keeps a camera's baseline picture: `DATA_DIR/baselines/ID.png` (characters
-/// other than letters, digits, `-` and `_` in the id become `_`).
-fn picture_path(data_dir: &std::path::Path, camera: &str) -> std::path::PathBuf {
-    let name: String = camera
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    data_dir.join("baselines").join(format!("{name}.png"))
 }
 
 #[cfg(test)]

@@ -452,27 +452,41 @@ pub fn write_scene_picture(
         .map_err(|e| anyhow::anyhow!("cannot write the picture {}: {e}", path.display()))
 }
 
-/// Reads, parses and validates the pipeline config at `path`, and the credentials file it names.
-pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(
+/// Where `gridsight baseline` and the console keep a camera's baseline picture by default:
+/// `DATA_DIR/baselines/ID.png` (characters other than letters, digits, `-` and `_` in the id
+/// become `_`).
+pub fn baseline_picture_path(data_dir: &Path, camera: &str) -> PathBuf {
+    let name: String = camera
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_dir.join("baselines").join(format!("{name}.png"))
+}
+
+fn read_config_text(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors::from(ConfigError::new(
             "",
             format!("cannot read config file {}: {e}", path.display()),
-        )
-    })?;
-    parse(&text, path, None)
+        ))
+    })
+}
+
+/// Reads, parses and validates the pipeline config at `path`, and the credentials file it names.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    parse(&read_config_text(path)?, path, None)
 }
 
 /// As [`load`], without reading camera `camera`'s `signage_picture`: `gridsight baseline` is
 /// about to write a new one, and the old file may not exist yet.
 pub fn load_for_baseline(path: &Path, camera: &str) -> Result<Config, ConfigErrors> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::new(
-            "",
-            format!("cannot read config file {}: {e}", path.display()),
-        )
-    })?;
-    let mut raw = RawConfig::from_toml(&text)?;
+    let mut raw = RawConfig::from_toml(&read_config_text(path)?)?;
     for cam in raw.cameras.iter_mut().filter(|c| c.id == camera) {
         cam.signage_picture = None;
     }
