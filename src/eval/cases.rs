@@ -7,7 +7,9 @@
 //! 20 s, a stack at 35 s and a sign at 50 s (held-out variants, placed by the scene). The camera
 //! runs the static-object detector every 1 s, the object model every 2 s and the text detector
 //! every 4 s (those installed), the text detector on ×3 tiles of the rectangle around the wall
-//! and lamp-post band (`frames::poster_band`); one `no_vending` zone covers the frame; the
+//! and lamp-post band (`frames::poster_band`); one `no_vending` zone covers the far sidewalk
+//! as an admin draws it (`frames::sidewalk_zone`: the ground from the kerb to the wall's foot,
+//! so a banner on the wall is not "on the sidewalk"); the
 //! signage baseline is captured as `gridsight baseline` does, from the first 5 s of the video
 //! (before any violation);
 //! calibration comes from six pixel ↔ ground pairs of the scene's camera; the grid is a 50 m
@@ -30,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::frames::poster_band;
+use super::frames::{poster_band, sidewalk_zone};
 use super::metrics::{median, static_found, text_found};
 use super::report::Rate;
 use super::{resized, EvalOptions};
@@ -356,7 +358,8 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         cam.zones = vec![Zone {
             id: "sidewalk".to_string(),
             kind: ZoneKind::NoVending,
-            polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)],
+            polygon: sidewalk_zone(&scene)
+                .with_context(|| format!("scene {seed}: the far sidewalk is not in view"))?,
         }];
         cam.rules = short_rules();
         cam.calibration = Some(calibration(&scene)?);
@@ -566,5 +569,51 @@ mod tests {
         assert_eq!(a.events.len(), 3);
         let rules = short_rules();
         assert_eq!(rules.defaults.len(), 4);
+    }
+
+    #[test]
+    fn the_sidewalk_zone_holds_ground_objects_and_not_wall_signs() {
+        use crate::analysis::ZoneMap;
+        let (mut ground, mut wall) = (0, 0);
+        for seed in [920_000, 920_001, 920_002, 930_000, 930_002] {
+            let scene = Scene::new(scene_spec(seed, 150.0)).expect("scene");
+            let polygon = sidewalk_zone(&scene).expect("the sidewalk is in view");
+            let zone = Zone {
+                id: "sidewalk".to_string(),
+                kind: ZoneKind::NoVending,
+                polygon,
+            };
+            ZoneMap::new(vec![zone.clone()], Default::default()).expect("a valid zone");
+            let (w, h) = (1280.0, 720.0);
+            let truth = scene.frame_truth(100 * 5).expect("truth at 100 s");
+            for e in scene.events() {
+                let Some(o) = truth.objects.iter().find(|o| o.track_id == e.track_id) else {
+                    continue;
+                };
+                let b = o.bbox();
+                let foot = (f64::from(b.x1 + b.x2) / 2.0 / w, f64::from(b.y2) / h);
+                match e.mount {
+                    MountKind::Ground => {
+                        ground += 1;
+                        assert!(
+                            zone.contains(foot.0, foot.1),
+                            "seed {seed}: {e:?} at {foot:?}"
+                        );
+                    }
+                    MountKind::Wall => {
+                        wall += 1;
+                        assert!(
+                            !zone.contains(foot.0, foot.1),
+                            "seed {seed}: {e:?} at {foot:?}"
+                        );
+                    }
+                    MountKind::Pole => {}
+                }
+            }
+        }
+        assert!(
+            ground >= 10 && wall >= 2,
+            "{ground} ground, {wall} wall objects"
+        );
     }
 }

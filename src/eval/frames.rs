@@ -104,6 +104,44 @@ pub struct TextSetting {
     pub ms_per_frame: f64,
 }
 
+/// The far sidewalk of a generated scene as a camera admin would draw it as a `no_vending` zone:
+/// the ground between the far kerb (half a metre into the road, so a box standing at the kerb
+/// is inside) and the foot of the shopfront wall, over the stretch in view, as a quadrilateral in
+/// normalised image coordinates clamped to the image. Walls, poles' upper parts and the road
+/// are outside. Taken from the scene's layout and camera, never from the objects. `None` when
+/// the sidewalk is not in view.
+pub fn sidewalk_zone(scene: &Scene) -> Option<Vec<(f64, f64)>> {
+    let l = scene.layout();
+    let (w, h) = (
+        f64::from(scene.spec().width),
+        f64::from(scene.spec().height),
+    );
+    let inside = |p: [f64; 2]| (0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1]);
+    let project = |along: f64, across: f64| {
+        let (east, north) = l.to_enu(along, across);
+        scene.camera().project([east, north, 0.0])
+    };
+    let (kerb, wall) = (l.far_kerb_m - 0.5, l.wall_m);
+    let mut seen: Option<(f64, f64)> = None;
+    for step in 0..=640 {
+        let along = -80.0 + f64::from(step) * 0.25;
+        if [kerb, wall]
+            .iter()
+            .any(|&across| project(along, across).is_some_and(inside))
+        {
+            let s = seen.get_or_insert((along, along));
+            *s = (s.0.min(along), s.1.max(along));
+        }
+    }
+    let (a0, a1) = seen?;
+    [(a0, kerb), (a1, kerb), (a1, wall), (a0, wall)]
+        .iter()
+        .map(|&(along, across)| {
+            project(along, across).map(|p| ((p[0] / w).clamp(0.0, 1.0), (p[1] / h).clamp(0.0, 1.0)))
+        })
+        .collect()
+}
+
 /// The band of a generated scene a camera admin would draw as `no_signage` zones: the shopfront
 /// wall and the line of lamp posts along the far kerb, from 0.3 m to 2.8 m above the sidewalk
 /// (where the generator mounts posters, banners and pole sheets; shop signs hang higher), over
