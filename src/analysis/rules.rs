@@ -9,6 +9,8 @@
 //! - `illegal_signage` (labels `illegal_signage` and `text`) fires for a track inside a
 //!   `no_signage` zone (baseline or not), or anywhere for a track that is novel against the
 //!   baseline (IoU below 0.3 with every approved region); the candidate's zone is then `None`.
+//!   (The baseline's picture acts earlier, in [`super::CameraAnalysis::update_seen`]: sign
+//!   observations on patches unchanged since it was taken never reach the tracker.)
 //!   A sign track lying half or more inside a confirmed `street_vending` / `sidewalk_stacking`
 //!   track never fires, nor does a `text` track half inside a confirmed `static_object`: print
 //!   on goods and boxes belongs to them (a poster hidden behind a stall is reported when the
