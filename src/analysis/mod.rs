@@ -1,9 +1,9 @@
 //! Analysis: detections over time in, one candidate case per real violation out.
 //!
 //! [`CameraAnalysis`] owns one camera's stages, applied in this order on every detector run:
-//! masks ([`zones`]) drop observations, and the baseline [`picture`] the sign observations
-//! on patches unchanged since the scene was approved → [`tracker`] follows them → [`zones`] places the tracks
-//! (with hysteresis) → [`rules`] decide what is a violation and emit each one once.
+//! masks ([`zones`]) drop observations, and the baseline [`picture`] the sign observations on
+//! patches unchanged since the scene was approved → [`tracker`] follows them → [`zones`] places
+//! the tracks (with hysteresis) → [`rules`] decide what is a violation and emit each one once.
 //!
 //! Pure: no I/O and no clock. Time comes in with every call as a `SystemTime` (the frame time
 //! the detector ran on); schedules are evaluated in the city's time zone given at construction.
@@ -182,7 +182,7 @@ pub enum AnalysisError {
 #[derive(Debug, Clone)]
 pub struct CameraAnalysis {
     camera: CameraId,
-    /// The baseline's picture of the approved scene.
+    /// The baseline's picture of the approved scene (the rules keep the baseline's regions).
     picture: Option<ScenePicture>,
     zones: ZoneMap,
     tracker: Tracker,
@@ -216,7 +216,8 @@ impl CameraAnalysis {
             restore_grace: grace,
             ..RulesConfig::default()
         };
-        let picture = baseline.picture.clone();
+        let mut baseline = baseline;
+        let picture = baseline.picture.take();
         let rules = Rules::new(camera.clone(), rules, baseline, tz, config);
         Ok(Self {
             camera,
