@@ -148,6 +148,16 @@ struct StaticSlot {
     last: Option<SystemTime>,
 }
 
+impl StaticSlot {
+    fn new(interval: Duration) -> Self {
+        Self {
+            detector: StaticObjectDetector::new(StaticConfig::default()),
+            interval,
+            last: None,
+        }
+    }
+}
+
 /// A frame some detectors are due on, waiting for their results.
 struct FrameJob {
     frame: Arc<Frame>,
@@ -157,6 +167,10 @@ struct FrameJob {
 
 struct CameraSlot {
     camera: Camera,
+    /// What the camera was started with: a change restarts the stream.
+    spec: CameraSpec,
+    /// A change restarts analysis (the tracker's gaps follow the intervals).
+    intervals: DetectorIntervals,
     live: bool,
     detectors: Vec<Detector>,
     static_objects: Option<StaticSlot>,
@@ -202,6 +216,9 @@ pub struct Runtime {
     store: Arc<dyn CaseStore>,
     tokio: Arc<tokio::runtime::Runtime>,
     cases_thread: Option<JoinHandle<()>>,
+    /// To the cases thread, for candidates of a camera that is replaced or removed (`None`
+    /// once shut down, so that the cases thread sees the end of its queue).
+    cases: Option<Sender<CaseJob>>,
     /// Frame jobs and candidates not yet fully handled (analysis, clip, store).
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     lookup: Arc<std::sync::RwLock<Lookup>>,
@@ -322,13 +339,11 @@ impl Runtime {
             store,
             tokio,
             cases_thread: Some(cases_thread),
+            cases: Some(cases_tx.clone()),
             in_flight: Arc::clone(&in_flight),
             lookup: Arc::new(std::sync::RwLock::new(Lookup { categories, grid })),
             manifests: manifests_for_baseline,
         };
-        for camera in config.cameras.iter().filter(|c| c.enabled) {
-            runtime.add_camera(camera)?;
-        }
         let slots = Arc::clone(&runtime.slots);
         let lookup = Arc::clone(&runtime.lookup);
         let summary_every = runtime.options.summary_every;
@@ -355,10 +370,17 @@ impl Runtime {
                 })
                 .context("starting the dispatcher thread")?,
         );
+        // Cameras start once the dispatcher runs: a camera that cannot start shuts all of it
+        // down cleanly on the way out.
+        for camera in config.cameras.iter().filter(|c| c.enabled) {
+            runtime.add_camera(camera)?;
+        }
         Ok(runtime)
     }
 
-    /// Starts a camera (replacing one with the same id).
+    /// Starts a camera, or applies new settings to the running camera of the same id: the
+    /// stream restarts only when its source, frame settings or detector intervals change, or
+    /// when it is a file that has played to its end.
     pub fn add_camera(&mut self, camera: &CameraConfig) -> anyhow::Result<()> {
         let detectors = camera
             .detectors
@@ -407,11 +429,46 @@ impl Runtime {
             text: interval_of(DetectorKind::Text).unwrap_or(defaults.text),
             static_objects: interval_of(DetectorKind::Static).unwrap_or(defaults.static_objects),
         };
-        let static_objects = interval_of(DetectorKind::Static).map(|interval| StaticSlot {
-            detector: StaticObjectDetector::new(StaticConfig::default()),
-            interval,
-            last: None,
-        });
+        let wants_static = interval_of(DetectorKind::Static).is_some();
+        let spec = camera_spec(camera, &self.options);
+        {
+            // Same stream and detector timing: an edit of zones, rules, baseline, calibration
+            // or detectors applies to the running camera on its next frame. The stream is not
+            // restarted, and tracks, open violations, the static-object detector's background
+            // and clips in progress carry on. A file that has played to its end plays again.
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(slot) = slots.get_mut(&camera.id).filter(|s| {
+                s.spec == spec
+                    && s.intervals == intervals
+                    && s.camera.status() != CameraStatus::Ended
+            }) {
+                slot.analysis
+                    .reconfigure(
+                        camera.zones.clone(),
+                        camera.rules.clone(),
+                        camera.signage_baseline.clone(),
+                        self.timezone,
+                    )
+                    .with_context(|| format!("camera {}", camera.id))?;
+                let mut detectors = detectors;
+                for d in &mut detectors {
+                    d.last = slot
+                        .detectors
+                        .iter()
+                        .find(|old| old.model == d.model)
+                        .and_then(|old| old.last);
+                }
+                slot.detectors = detectors;
+                if !wants_static {
+                    slot.static_objects = None;
+                } else if slot.static_objects.is_none() {
+                    slot.static_objects = Some(StaticSlot::new(intervals.static_objects));
+                }
+                slot.calibration = camera.calibration.clone();
+                return Ok(());
+            }
+        }
+        let static_objects = wants_static.then(|| StaticSlot::new(intervals.static_objects));
         // Cases still open from an earlier run are the same violations, not new ones.
         let open = self
             .tokio
@@ -424,17 +481,22 @@ impl Runtime {
             camera.rules.clone(),
             camera.signage_baseline.clone(),
             self.timezone,
-            intervals,
+            intervals.clone(),
         )
         .with_context(|| format!("camera {}", camera.id))?
         .with_history(&history);
-        let spec = camera_spec(camera, &self.options);
         let live = spec.source.is_live();
-        let started = Camera::start(spec, self.frames_tx.clone(), self.camera_events_tx.clone())?;
+        let started = Camera::start(
+            spec.clone(),
+            self.frames_tx.clone(),
+            self.camera_events_tx.clone(),
+        )?;
         let old = self.slots.lock().unwrap_or_else(|p| p.into_inner()).insert(
             camera.id.clone(),
             CameraSlot {
                 camera: started,
+                spec,
+                intervals,
                 live,
                 detectors,
                 static_objects,
@@ -445,7 +507,9 @@ impl Runtime {
                 clips: Vec::new(),
             },
         );
-        drop(old);
+        if let Some(old) = old {
+            self.retire(old);
+        }
         Ok(())
     }
 
@@ -456,7 +520,22 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
-        slot.is_some()
+        let found = slot.is_some();
+        if let Some(slot) = slot {
+            self.retire(slot);
+        }
+        found
+    }
+
+    /// Lets go of a camera's slot: candidates waiting for the end of their clip are stored
+    /// with the clip they have, and frames still in inference are no longer waited for.
+    fn retire(&self, slot: CameraSlot) {
+        self.in_flight.fetch_sub(slot.jobs.len(), Ordering::SeqCst);
+        for pending in slot.clips {
+            if let Some(cases) = &self.cases {
+                let _ = cases.send(pending.job);
+            }
+        }
     }
 
     /// Events as they happen.
@@ -547,7 +626,8 @@ impl Runtime {
     }
 
     fn shutdown(&mut self) {
-        // Cameras first, so nothing new arrives; then the dispatcher, then the pool.
+        // Cameras first, so nothing new arrives (candidates waiting for the end of their clip
+        // are stored with what they have); then the dispatcher, then the pool.
         let slots: Vec<CameraSlot> = self
             .slots
             .lock()
@@ -555,15 +635,18 @@ impl Runtime {
             .drain()
             .map(|(_, s)| s)
             .collect();
-        drop(slots);
+        for slot in slots {
+            self.retire(slot);
+        }
         self.stop.store(true, Ordering::Relaxed);
         if let Some(dispatcher) = self.dispatcher.take() {
             if let Ok(pool) = dispatcher.join() {
                 pool.shutdown();
             }
         }
-        // The dispatcher held the only sender of candidates: the cases thread stores what is
-        // left and ends.
+        // With the dispatcher's sender of candidates and this one gone, the cases thread
+        // stores what is left and ends.
+        self.cases = None;
         if let Some(cases) = self.cases_thread.take() {
             let _ = cases.join();
         }

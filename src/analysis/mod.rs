@@ -228,6 +228,26 @@ impl CameraAnalysis {
         })
     }
 
+    /// Takes new zones, rules and signage baseline (an admin's edit) without losing the
+    /// tracks and the violations seen so far: dwell times go on, and a violation already
+    /// emitted is not emitted again. Zone membership is judged afresh. On an error (which
+    /// names the zone or rule) nothing changes.
+    pub fn reconfigure(
+        &mut self,
+        zones: Vec<Zone>,
+        rules: RuleSet,
+        baseline: Baseline,
+        tz: Tz,
+    ) -> Result<(), AnalysisError> {
+        let zones = ZoneMap::new(zones, ZoneConfig::default())?;
+        rules.validate(zones.zones())?;
+        let mut baseline = baseline;
+        self.picture = baseline.picture.take();
+        self.zones = zones;
+        self.rules.reconfigure(rules, baseline, tz);
+        Ok(())
+    }
+
     /// Restores the candidates emitted before a restart (call before the first `update`).
     ///
     /// Candidate ids continue after the largest one of this camera. A track that arrives within
@@ -427,6 +447,37 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].id, 2);
         assert_eq!(out[0].bbox.x1, 0.7);
+    }
+
+    #[test]
+    fn reconfigure_keeps_dwell_and_emitted_violations() {
+        let mut a = analysis(Vec::new()).unwrap();
+        // No zone yet: a stall on the sidewalk is nobody's business.
+        assert!(run(&mut a, 0, 200, &[vendor(0.3)]).is_empty());
+        // The admin draws the sidewalk: the stall's five minutes count from its arrival.
+        let edit = |a: &mut CameraAnalysis, zones| {
+            a.reconfigure(
+                zones,
+                RuleSet::default(),
+                Baseline::default(),
+                chrono_tz::UTC,
+            )
+        };
+        edit(&mut a, vec![sidewalk()]).unwrap();
+        let out = run(&mut a, 202, 400, &[vendor(0.3)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].arrived, out[0].emitted), (at(0), at(300)));
+        assert_eq!(out[0].zone.as_deref(), Some("sidewalk"));
+        // Saved again unchanged, and then a bad edit: no second candidate, the zone stays.
+        edit(&mut a, vec![sidewalk()]).unwrap();
+        let mut bad = sidewalk();
+        bad.polygon.truncate(2);
+        let e = edit(&mut a, vec![bad]).unwrap_err();
+        assert!(e.to_string().contains("zone `sidewalk`"), "{e}");
+        let out = run(&mut a, 402, 1200, &[vendor(0.3), vendor(0.7)]);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].id, out[0].bbox.x1), (2, 0.7));
+        assert_eq!(out[0].zone.as_deref(), Some("sidewalk"));
     }
 
     /// A 64 × 36 street with a patch at `(20..30, 10..20)`: stripes (a parked bicycle) or, with

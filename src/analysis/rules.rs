@@ -402,6 +402,16 @@ impl Rules {
         }
     }
 
+    /// Takes new rules, signage baseline and time zone from the next update on, keeping what
+    /// it knows of tracks and violations: a stall half-way through its dwell keeps its time,
+    /// and a violation already emitted is not emitted again. `rules` should have been
+    /// validated against the zones the next updates use.
+    pub fn reconfigure(&mut self, rules: RuleSet, baseline: Baseline, tz: Tz) {
+        self.rules = rules;
+        self.baseline = baseline;
+        self.tz = tz;
+    }
+
     /// Remembers candidates emitted before a restart (other cameras' are ignored): ids
     /// continue after the largest, and a violation still there when analysis resumes is not
     /// emitted again. Only the latest candidate of a recurrence chain is kept.

@@ -484,7 +484,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// `PUT /api/v1/cameras/{id}` (admin): changes a camera's settings and restarts it. Fields
+/// `PUT /api/v1/cameras/{id}` (admin): changes a camera's settings and applies them; the stream
+/// restarts only when the source, frame settings or detector intervals change (or a file has
+/// played to its end). Fields
 /// left out keep their values (so a client that knows only some fields loses none); `null`
 /// clears an optional one.
 pub async fn replace(
@@ -574,7 +576,8 @@ pub async fn snapshot(
         .into_response())
 }
 
-/// `PUT /api/v1/cameras/{id}/zones` (admin): the camera's zones, replaced.
+/// `PUT /api/v1/cameras/{id}/zones` (admin): the camera's zones, replaced. A running stream
+/// keeps running, and tracks keep their dwell time.
 pub async fn set_zones(
     State(state): State<Arc<AppState>>,
     Admin(caller): Admin,

@@ -43,7 +43,8 @@ use crate::ingest::Snapshot;
 
 /// What the API needs from the running pipeline.
 pub trait Pipeline: Send + Sync {
-    /// Starts a camera, or restarts it with the new settings if it runs.
+    /// Starts a camera, or applies new settings to it if it runs (its stream restarts only
+    /// when the source, frame settings or detector intervals change, or a file has ended).
     fn apply_camera(&self, camera: &CameraConfig) -> anyhow::Result<()>;
     /// Stops a camera; false if it was not running.
     fn remove_camera(&self, id: &CameraId) -> bool;

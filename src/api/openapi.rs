@@ -41,7 +41,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "get", path: "/cameras", summary: "Cameras with live status (never a password).", roles: ANY },
     Route { method: "post", path: "/cameras", summary: "Add a camera; it starts at once.", roles: ADMIN },
     Route { method: "get", path: "/cameras/{id}", summary: "One camera.", roles: ANY },
-    Route { method: "put", path: "/cameras/{id}", summary: "Replace a camera's settings (omit password to keep it); restarts it.", roles: ADMIN },
+    Route { method: "put", path: "/cameras/{id}", summary: "Replace a camera's settings (omit password to keep it); the stream restarts only if its source, frame settings or detector intervals change.", roles: ADMIN },
     Route { method: "delete", path: "/cameras/{id}", summary: "Stop and delete a camera.", roles: ADMIN },
     Route { method: "get", path: "/cameras/{id}/snapshot", summary: "The latest frame, JPEG.", roles: ANY },
     Route { method: "put", path: "/cameras/{id}/zones", summary: "Replace the camera's zones; applied at once.", roles: ADMIN },

@@ -114,7 +114,7 @@ impl SourceSpec {
 }
 
 /// How ingest runs one camera.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CameraSpec {
     pub id: CameraId,
     pub source: SourceSpec,

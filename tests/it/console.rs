@@ -298,8 +298,8 @@ interval_s = 1.0
         cases_of(addr, &admin, "street-3").is_empty(),
         "no zone, no case"
     );
-    // Then draws the sidewalk as a no-vending zone: the camera restarts with it and the stack
-    // becomes a case.
+    // Then draws the sidewalk as a no-vending zone: the file has played to its end, so the
+    // camera plays it again with the zone, and the stack becomes a case.
     let zone = json!([{ "id": "sidewalk", "kind": "no_vending", "polygon": [[0.0, 0.3], [1.0, 0.3], [1.0, 1.0], [0.0, 1.0]] }]);
     let (status, body, _) = http(
         addr,

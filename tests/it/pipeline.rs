@@ -185,6 +185,70 @@ fn rtsp_cameras_are_analysed_and_reconnect_without_disturbing_each_other() {
     server_b.stop();
 }
 
+/// Text detections of `camera` in the next `limit`, and the camera's status changes meanwhile.
+fn watch(runtime: &Runtime, camera: &str, want: usize, limit: Duration) -> (usize, Vec<String>) {
+    let (mut found, mut statuses) = (0, Vec::new());
+    wait_for(
+        runtime,
+        limit,
+        |e| match e {
+            RuntimeEvent::Camera(c) if c.camera.as_str() == camera => {
+                statuses.push(c.status.name().to_string())
+            }
+            _ => {}
+        },
+        |e| {
+            found += usize::from(found_text(e, camera));
+            found >= want
+        },
+    );
+    (found, statuses)
+}
+
+#[test]
+fn a_zone_edit_reaches_the_running_stream_and_a_new_stall_timeout_restarts_it() {
+    let clip = poster_clip(60);
+    let mut server = RtspServer::start(0).expect("server");
+    let url = server.add_clip("z", &clip).expect("mount");
+    let mut config = camera("cam-z", rtsp(url));
+    let mut runtime = start(vec![config.clone()]);
+    let (found, statuses) = watch(&runtime, "cam-z", 2, Duration::from_secs(60));
+    assert!(found >= 2, "cam-z analysed: {found}, statuses {statuses:?}");
+
+    // A zone drawn: the same stream goes on, no status change, analysis continues.
+    config.zones = vec![gridsight::analysis::Zone {
+        id: "wall".to_string(),
+        kind: gridsight::analysis::ZoneKind::NoSignage,
+        polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 0.5), (0.0, 0.5)],
+    }];
+    runtime.add_camera(&config).expect("zone edit applied");
+    let (found, statuses) = watch(&runtime, "cam-z", 3, Duration::from_secs(30));
+    assert!(found >= 3, "cam-z analysed after the edit: {found}");
+    assert!(
+        statuses.is_empty(),
+        "the stream was not restarted: {statuses:?}"
+    );
+
+    // A bad zone is refused and changes nothing.
+    let mut bad = config.clone();
+    bad.zones[0].polygon.truncate(2);
+    let e = runtime.add_camera(&bad).unwrap_err();
+    assert!(format!("{e:#}").contains("zone `wall`"), "{e:#}");
+
+    // A new stall timeout is a frame setting: the stream restarts and is analysed again.
+    config.stall_timeout = Duration::from_secs(6);
+    runtime.add_camera(&config).expect("restart applied");
+    let (found, statuses) = watch(&runtime, "cam-z", 2, Duration::from_secs(60));
+    assert!(found >= 2, "cam-z analysed after the restart: {found}");
+    assert_eq!(
+        statuses.first().map(String::as_str),
+        Some("connecting"),
+        "{statuses:?}"
+    );
+    runtime.stop();
+    server.stop();
+}
+
 #[test]
 fn a_corrupt_file_and_an_unreachable_uri_fail_with_reasons_while_others_run() {
     let corrupt = scratch().join("corrupt.mp4");
