@@ -1,12 +1,6 @@
 //! The `gridsight` binary as a user runs it.
 
-use std::process::Command;
-
-use crate::common::{repo, scratch};
-
-fn gridsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridsight"))
-}
+use crate::common::{gridsight, repo, scratch, succeeds};
 
 /// Runs `gridsight check` on a bad config: exit code 2 and every `expected` text in stderr.
 fn check_fails_naming(path: &std::path::Path, expected: &[&str]) -> String {
@@ -78,49 +72,37 @@ fn check_accepts_the_demo_pipeline() {
     let demo = repo().join("data/demo");
     std::fs::create_dir_all(&demo).expect("data dir");
     if !demo.join("street.mp4").exists() {
-        let made = gridsight()
-            .arg("clip")
-            .arg(demo.join("street.mp4"))
-            .args(["--seconds", "2"])
-            .output()
-            .expect("run gridsight clip");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
+        succeeds(
+            gridsight()
+                .arg("clip")
+                .arg(demo.join("street.mp4"))
+                .args(["--seconds", "2"]),
+            "gridsight clip",
         );
     }
     if !demo.join("grid.geojson").exists() {
-        let made = gridsight()
-            .args([
-                "grid",
-                "generate",
-                "--bbox",
-                "121.4730,31.2300,121.4760,31.2320",
-            ])
-            .args(["--division", "310101", "--out"])
-            .arg(demo.join("grid.geojson"))
-            .output()
-            .expect("run gridsight grid");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
+        succeeds(
+            gridsight()
+                .args([
+                    "grid",
+                    "generate",
+                    "--bbox",
+                    "121.4730,31.2300,121.4760,31.2320",
+                ])
+                .args(["--division", "310101", "--out"])
+                .arg(demo.join("grid.geojson")),
+            "gridsight grid generate",
         );
     }
     if !demo.join("baseline.png").exists() {
         // The picture of whatever scene is there, as scripts/demo captures it.
-        let made = gridsight()
-            .arg("baseline")
-            .arg(repo().join("pipelines/demo.toml"))
-            .args(["--camera", "demo-1", "--frames", "2", "--picture"])
-            .arg(demo.join("baseline.png"))
-            .output()
-            .expect("run gridsight baseline");
-        assert!(
-            made.status.success(),
-            "{}",
-            String::from_utf8_lossy(&made.stderr)
+        let made = succeeds(
+            gridsight()
+                .arg("baseline")
+                .arg(repo().join("pipelines/demo.toml"))
+                .args(["--camera", "demo-1", "--frames", "2", "--picture"])
+                .arg(demo.join("baseline.png")),
+            "gridsight baseline",
         );
         let stdout = String::from_utf8_lossy(&made.stdout);
         assert!(
@@ -128,15 +110,11 @@ fn check_accepts_the_demo_pipeline() {
             "{stdout}"
         );
     }
-    let out = gridsight()
-        .arg("check")
-        .arg(repo().join("pipelines/demo.toml"))
-        .output()
-        .expect("run gridsight");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        gridsight()
+            .arg("check")
+            .arg(repo().join("pipelines/demo.toml")),
+        "gridsight check",
     );
 }
 
@@ -148,20 +126,16 @@ fn detect_finds_the_text_of_a_poster_and_writes_the_annotated_image() {
     let png = dir.join("poster.png");
     crate::common::text_picture(&png, 640, 360, "NO PARKING 24H", "Sans Bold 28", "pngenc");
     let out_png = dir.join("annotated.png");
-    let out = gridsight()
-        .arg("detect")
-        .arg(repo().join("models/ppocr-det"))
-        .arg(&png)
-        .arg("--out")
-        .arg(&out_png)
-        .output()
-        .expect("run gridsight");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        gridsight()
+            .arg("detect")
+            .arg(repo().join("models/ppocr-det"))
+            .arg(&png)
+            .arg("--out")
+            .arg(&out_png),
+        "gridsight detect",
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout
             .lines()

@@ -1,6 +1,7 @@
 //! Shared helpers: ONNX Runtime set-up, generated clips, fixture manifests, bounded waits.
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,27 @@ use gridsight::runtime::{Runtime, RuntimeEvent};
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The `gridsight` binary built for these tests.
+pub fn gridsight() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_gridsight"))
+}
+
+/// Runs `cmd` and returns its output; the test fails with its stdout and stderr, headed by
+/// `what`, when it does not succeed.
+pub fn succeeds(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: could not run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Loads ONNX Runtime from where scripts/setup.sh put it (or $GRIDSIGHT_ONNXRUNTIME).

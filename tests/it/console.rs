@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::common::{repo, scratch};
+use crate::common::{gridsight, repo, scratch, succeeds};
 
 const SENTINEL: &str = "Cam-Sentinel-Pw-5e1d";
 
@@ -87,22 +87,17 @@ fn poll<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) ->
     }
 }
 
-fn gridsight() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_gridsight"))
-}
-
 fn add_user(config: &Path, name: &str, role: &str) -> String {
     let password = format!("{name}-pass-1234");
-    let out = gridsight()
-        .args(["user", "add"])
-        .arg(config)
-        .args([name, "--role", role, "--password", &password])
-        .output()
-        .expect("gridsight user add");
-    assert!(
-        out.status.success(),
-        "user add: {}",
-        String::from_utf8_lossy(&out.stderr)
+    succeeds(
+        gridsight().args(["user", "add"]).arg(config).args([
+            name,
+            "--role",
+            role,
+            "--password",
+            &password,
+        ]),
+        "gridsight user add",
     );
     password
 }
@@ -478,28 +473,24 @@ interval_s = 1.0
 #[test]
 fn the_api_load_benchmark_runs_and_reports_percentiles() {
     let dir = scratch().join("bench-api");
-    let out = gridsight()
-        .args([
-            "bench-api",
-            "--cases",
-            "300",
-            "--rate",
-            "50",
-            "--seconds",
-            "2",
-            "--connections",
-            "4",
-            "--dir",
-        ])
-        .arg(&dir)
-        .output()
-        .expect("gridsight bench-api");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeds(
+        gridsight()
+            .args([
+                "bench-api",
+                "--cases",
+                "300",
+                "--rate",
+                "50",
+                "--seconds",
+                "2",
+                "--connections",
+                "4",
+                "--dir",
+            ])
+            .arg(&dir),
+        "gridsight bench-api",
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("300 cases in SQLite"), "{stdout}");
     assert!(stdout.contains("100 requests, 0 errors"), "{stdout}");
     assert!(stdout.contains("p99"), "{stdout}");

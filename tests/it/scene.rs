@@ -12,7 +12,7 @@ use gridsight::synth::{
     BackgroundSpec, CameraPose, Category, Placement, Scene, SceneSpec, ScriptedEvent, VariantSet,
 };
 
-use crate::common::{repo, scratch, wait_for};
+use crate::common::{gridsight, repo, scratch, succeeds, wait_for};
 
 fn spec() -> SceneSpec {
     let (width, height) = (640, 360);
@@ -241,7 +241,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
 #[test]
 fn sigkill_loses_no_stored_case_and_a_restart_adds_no_duplicate() {
     use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
 
     let video = scene_video();
     let dir = scratch().join("sigkill");
@@ -277,7 +277,7 @@ min_dwell = 20
     .expect("write config");
 
     // Run until the first case is reported as stored, then kill the process outright.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gridsight"))
+    let mut child = gridsight()
         .arg("run")
         .arg(&config)
         .stdout(Stdio::piped())
@@ -322,16 +322,7 @@ min_dwell = 20
     assert_eq!(count_cases(), 1);
 
     // A restart plays the scene again: the stack is the violation already stored.
-    let out = Command::new(env!("CARGO_BIN_EXE_gridsight"))
-        .arg("run")
-        .arg(&config)
-        .output()
-        .expect("rerun gridsight");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeeds(gridsight().arg("run").arg(&config), "gridsight run, again");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains(" stored: "),
