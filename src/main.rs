@@ -1106,9 +1106,20 @@ fn print_event(event: &RuntimeEvent, verbose: bool) {
                 case.recurrence_count
             );
         }
-        RuntimeEvent::CaseFailed { camera, error } => {
-            eprintln!("camera {camera}: a case could not be stored: {error}")
-        }
+        RuntimeEvent::CaseFailed {
+            camera,
+            error,
+            attempt,
+            spooled,
+        } => match spooled {
+            Some(file) => eprintln!(
+                "camera {camera}: the store refused a case (try {attempt}, retrying; kept in {}): {error}",
+                file.display()
+            ),
+            None => eprintln!(
+                "camera {camera}: the store refused a case (try {attempt}, retrying; held in memory only): {error}"
+            ),
+        },
         RuntimeEvent::Summary(s) => eprintln!(
             "summary: {:.1} frames analysed/s, {:.1} detections/s, {} frames dropped, lag median {:.0} ms max {:.0} ms, {}/{} cameras streaming",
             s.frames_analysed as f64 / s.period.as_secs_f64(),

@@ -30,7 +30,7 @@ use crate::analysis::{
     self, CameraAnalysis, DetectorIntervals, DetectorKind, Observation, StaticConfig,
     StaticObjectDetector,
 };
-use crate::cases::{self, CaseStore, CategoryTable, NewCandidate};
+use crate::cases::{self, CaseStore, CategoryTable, NewCandidate, Spool};
 use crate::config::{CameraConfig, Config, Source, TilesConfig, STATIC_DETECTOR};
 use crate::domain::{BBox, CameraId, CameraStatus, Detection, Frame};
 use crate::geo::{Calibration, GridLayer};
@@ -113,8 +113,14 @@ pub enum RuntimeEvent {
         case: Box<cases::Case>,
         inserted: bool,
     },
-    /// A candidate could not be stored (after retries).
-    CaseFailed { camera: CameraId, error: String },
+    /// The store refused a candidate (`attempt` times so far). It is retried while the
+    /// runtime runs; `spooled` names the file that keeps it meanwhile, and across a restart.
+    CaseFailed {
+        camera: CameraId,
+        error: String,
+        attempt: u32,
+        spooled: Option<PathBuf>,
+    },
     /// Periodic figures.
     Summary(Summary),
 }
@@ -289,6 +295,9 @@ impl Runtime {
                     cases::redact_url(&config.store)
                 )
             })?;
+        // Before any camera runs, so that their analysis knows these cases.
+        let spool = Spool::new(&config.data_dir);
+        let replayed = replay_spool(&spool, &*store, &tokio)?;
         let pool_config = PoolConfig {
             workers: config.inference.workers,
             threads_per_worker: config.inference.threads_per_worker,
@@ -309,6 +318,12 @@ impl Runtime {
         let (frames_tx, frames_rx) = bounded::<Frame>((2 * enabled).max(4));
         let (camera_events_tx, camera_events_rx) = unbounded::<CameraEvent>();
         let (events_tx, events_rx) = unbounded::<RuntimeEvent>();
+        for (case, inserted) in replayed {
+            let _ = events_tx.send(RuntimeEvent::CaseStored {
+                case: Box::new(case),
+                inserted,
+            });
+        }
         let (cases_tx, cases_rx) = unbounded::<CaseJob>();
         let stop = Arc::new(AtomicBool::new(false));
         let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -318,10 +333,20 @@ impl Runtime {
             let events = events_tx.clone();
             let data_dir = config.data_dir.clone();
             let in_flight = Arc::clone(&in_flight);
+            let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("cases".to_string())
                 .spawn(move || {
-                    store_cases(&cases_rx, &*store, &tokio, &data_dir, &events, &in_flight)
+                    let sink = CaseSink {
+                        store: &*store,
+                        tokio: &tokio,
+                        data_dir: &data_dir,
+                        spool,
+                        events: &events,
+                        in_flight: &in_flight,
+                        stop: &stop,
+                    };
+                    store_cases(&cases_rx, &sink)
                 })
                 .context("starting the cases thread")?
         };
@@ -1172,27 +1197,110 @@ fn history_candidate(case: &cases::Case) -> analysis::Candidate {
     }
 }
 
-/// The cases thread: writes evidence and stores each candidate, retrying a failing store.
-fn store_cases(
-    jobs: &Receiver<CaseJob>,
-    store: &dyn CaseStore,
-    tokio: &tokio::runtime::Runtime,
-    data_dir: &std::path::Path,
-    events: &Sender<RuntimeEvent>,
-    in_flight: &std::sync::atomic::AtomicUsize,
-) {
+/// A candidate in the cases thread: evidence written, spooled, not yet stored.
+struct Pending {
+    candidate: analysis::Candidate,
+    new: NewCandidate,
+    /// Its spool file; `None` when it could not be written (then only memory holds it).
+    spooled: Option<PathBuf>,
+    failures: u32,
+}
+
+/// The cases thread's plumbing.
+struct CaseSink<'a> {
+    store: &'a dyn CaseStore,
+    tokio: &'a tokio::runtime::Runtime,
+    data_dir: &'a std::path::Path,
+    spool: Spool,
+    events: &'a Sender<RuntimeEvent>,
+    in_flight: &'a std::sync::atomic::AtomicUsize,
+    /// Set when the runtime shuts down: a candidate the store refuses stays in the spool.
+    stop: &'a AtomicBool,
+}
+
+/// The longest wait between two tries of a failing store.
+const STORE_RETRY_MAX: Duration = Duration::from_secs(10);
+
+/// The cases thread: writes each candidate's evidence, puts it in the spool, and stores it,
+/// oldest first. A failing store is retried (0.4 s, doubling up to 10 s) for as long as the
+/// runtime runs, while new candidates keep being spooled behind it; at shutdown what the
+/// store still refuses stays in the spool for the next start.
+fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
     // analysis candidate (camera, id) → stored case, to link recurrences.
     let mut stored: HashMap<(CameraId, u64), cases::CaseId> = HashMap::new();
-    for job in jobs {
+    let mut pending: VecDeque<Pending> = VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match jobs.recv() {
+                Ok(job) => pending.push_back(sink.prepare(job)),
+                Err(_) => return,
+            }
+        }
+        while let Ok(job) = jobs.try_recv() {
+            pending.push_back(sink.prepare(job));
+        }
+        let Some(first) = pending.front_mut() else {
+            continue;
+        };
+        if let Some(earlier) = first.candidate.recurrence_of {
+            first.new.recurrence_of = stored
+                .get(&(first.candidate.camera.clone(), earlier))
+                .copied();
+        }
+        match sink
+            .tokio
+            .block_on(sink.store.insert_candidate(first.new.clone()))
+        {
+            Ok((case, inserted)) => {
+                if let Some(path) = &first.spooled {
+                    if let Err(e) = sink.spool.remove(path) {
+                        tracing::warn!(file = %path.display(), error = %e, "Cannot remove a stored candidate from the spool; the next start stores it again, which finds this case.");
+                    }
+                }
+                stored.insert(
+                    (first.candidate.camera.clone(), first.candidate.id),
+                    case.id,
+                );
+                let _ = sink.events.send(RuntimeEvent::CaseStored {
+                    case: Box::new(case),
+                    inserted,
+                });
+                pending.pop_front();
+                sink.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            Err(e) => {
+                first.failures += 1;
+                let failures = first.failures;
+                let spooled = first.spooled.clone();
+                let _ = sink.events.send(RuntimeEvent::CaseFailed {
+                    camera: first.candidate.camera.clone(),
+                    error: e.to_string(),
+                    attempt: failures,
+                    spooled: spooled.clone(),
+                });
+                // Shutting down: what is spooled waits for the next start; the rest gets a few
+                // tries.
+                if sink.stop.load(Ordering::Relaxed) && (spooled.is_some() || failures >= 5) {
+                    pending.pop_front();
+                    sink.in_flight.fetch_sub(1, Ordering::SeqCst);
+                    continue;
+                }
+                let wait = Duration::from_millis(200).saturating_mul(2u32.saturating_pow(failures));
+                sink.sleep_unless_stopping(wait.min(STORE_RETRY_MAX));
+            }
+        }
+    }
+}
+
+impl CaseSink<'_> {
+    /// Writes a candidate's evidence and spools it.
+    fn prepare(&self, job: CaseJob) -> Pending {
         let CaseJob {
             candidate,
             mut new,
             snapshot,
             clip,
         } = job;
-        if let Some(earlier) = candidate.recurrence_of {
-            new.recurrence_of = stored.get(&(candidate.camera.clone(), earlier)).copied();
-        }
         if let Some(snap) = &snapshot {
             let bbox = BBox::new(
                 candidate.bbox.x1 * snap.width as f32,
@@ -1205,7 +1313,7 @@ fn store_cases(
                 .position(|c| *c == candidate.category)
                 .unwrap_or(3);
             match cases::evidence::write_frame_evidence(
-                data_dir,
+                self.data_dir,
                 &snap.rgb,
                 snap.width,
                 snap.height,
@@ -1218,40 +1326,81 @@ fn store_cases(
                 }
             }
         }
-        match write_clip(data_dir, &clip, &candidate.bbox) {
+        match write_clip(self.data_dir, &clip, &candidate.bbox) {
             Ok(Some(file)) => new.evidence.push(file),
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(camera = %candidate.camera, error = %e, "Cannot write the evidence clip.")
             }
         }
-        let mut attempt = 0;
-        loop {
-            match tokio.block_on(store.insert_candidate(new.clone())) {
-                Ok((case, inserted)) => {
-                    stored.insert((candidate.camera.clone(), candidate.id), case.id);
-                    let _ = events.send(RuntimeEvent::CaseStored {
-                        case: Box::new(case),
-                        inserted,
-                    });
-                    break;
-                }
-                Err(e) if attempt < 5 => {
-                    attempt += 1;
-                    tracing::warn!(camera = %candidate.camera, error = %e, attempt, "Storing a case failed; retrying.");
-                    std::thread::sleep(Duration::from_millis(200 << attempt));
-                }
-                Err(e) => {
-                    let _ = events.send(RuntimeEvent::CaseFailed {
-                        camera: candidate.camera.clone(),
-                        error: e.to_string(),
-                    });
-                    break;
-                }
+        let spooled = match self.spool.put(&new) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                tracing::warn!(camera = %candidate.camera, dir = %self.spool.dir().display(), error = %e, "Cannot spool a candidate; it waits for the store in memory only.");
+                None
             }
+        };
+        Pending {
+            candidate,
+            new,
+            spooled,
+            failures: 0,
         }
-        in_flight.fetch_sub(1, Ordering::SeqCst);
     }
+
+    /// Sleeps `wait`, or less once the runtime shuts down.
+    fn sleep_unless_stopping(&self, wait: Duration) {
+        let until = Instant::now() + wait;
+        while !self.stop.load(Ordering::Relaxed) {
+            let Some(left) = until.checked_duration_since(Instant::now()) else {
+                return;
+            };
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
+}
+
+/// Stores the candidates an earlier run left in the spool (the store was down, or the process
+/// was killed before the store had them), oldest first; returns the cases. Unreadable spool
+/// files are set aside as `*.bad` with a warning.
+fn replay_spool(
+    spool: &Spool,
+    store: &dyn CaseStore,
+    tokio: &tokio::runtime::Runtime,
+) -> anyhow::Result<Vec<(cases::Case, bool)>> {
+    let cases::spool::Contents {
+        waiting: found,
+        set_aside,
+    } = spool
+        .pending()
+        .with_context(|| format!("reading the spool {}", spool.dir().display()))?;
+    for (path, reason) in set_aside {
+        tracing::warn!(file = %path.display(), reason = %reason, "A spooled candidate cannot be read; set aside.");
+    }
+    let total = found.len();
+    let mut out = Vec::with_capacity(total);
+    for (done, item) in found.into_iter().enumerate() {
+        let stored = tokio
+            .block_on(store.insert_candidate(item.candidate))
+            .with_context(|| {
+                format!(
+                    "storing {} candidate(s) kept in {} by an earlier run ({done} stored)",
+                    total - done,
+                    spool.dir().display()
+                )
+            })?;
+        spool
+            .remove(&item.path)
+            .with_context(|| format!("removing {}", item.path.display()))?;
+        out.push(stored);
+    }
+    if total > 0 {
+        tracing::info!(
+            count = total,
+            "Stored the candidates an earlier run had spooled."
+        );
+    }
+    Ok(out)
 }
 
 /// Encodes the analysis frames around a candidate, its box drawn, as a short MP4 (2 frames a
@@ -1599,5 +1748,169 @@ impl crate::api::Pipeline for SharedRuntime {
         baseline_from_snapshots(&camera.id, &detectors, &BaselineCapture::default(), || {
             self.lock().snapshot(&camera.id)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{Connection, Executor};
+
+    fn job(id: u64) -> CaseJob {
+        let t = cases::from_unix_millis(1_800_000_000_000 + 1000 * id as i64);
+        let bbox = BBox::new(0.1, 0.5, 0.2, 0.7);
+        let candidate = analysis::Candidate {
+            id,
+            camera: CameraId::new("cam-1"),
+            category: "sidewalk_stacking".into(),
+            zone: Some("sidewalk".into()),
+            bbox,
+            score: 0.8,
+            arrived: t,
+            emitted: t,
+            track_id: id,
+            recurrence_of: None,
+            recurrence_count: 1,
+        };
+        let new = NewCandidate {
+            dedupe_key: format!("cam-1/{id}/{}", cases::unix_millis(t)),
+            camera: candidate.camera.clone(),
+            category: candidate.category.clone(),
+            event_code: "0504".into(),
+            event_name: "占道堆物".into(),
+            score: 0.8,
+            bbox,
+            lat: None,
+            lon: None,
+            grid_code: None,
+            community: None,
+            street: None,
+            unit: None,
+            zone: candidate.zone.clone(),
+            arrived_at: t,
+            detected_at: t,
+            recurrence_of: None,
+            recurrence_count: 1,
+            evidence: Vec::new(),
+        };
+        CaseJob {
+            candidate,
+            new,
+            snapshot: None,
+            clip: Vec::new(),
+        }
+    }
+
+    fn spooled_files(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+            })
+            .count()
+        })
+    }
+
+    fn next_event(events: &Receiver<RuntimeEvent>) -> RuntimeEvent {
+        events
+            .recv_timeout(Duration::from_secs(20))
+            .expect("an event from the cases thread")
+    }
+
+    /// The store is down (another writer holds SQLite's lock): candidates wait in the spool and
+    /// are stored in order once it is back; at shutdown the one still refused stays in the
+    /// spool, and the next start stores it.
+    #[test]
+    fn a_store_outage_loses_no_candidate_while_running_or_across_a_restart() {
+        let dir = std::env::temp_dir().join(format!("gridsight-outage-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("cases.db").display());
+        let tokio = tokio::runtime::Runtime::new().unwrap();
+        let options = cases::OpenOptions {
+            busy_timeout: Duration::from_millis(200),
+            ..cases::OpenOptions::default()
+        };
+        let store = tokio.block_on(cases::open_with(&url, &options)).unwrap();
+        let mut lock = tokio
+            .block_on(sqlx::SqliteConnection::connect(&url))
+            .unwrap();
+        let spool = Spool::new(&dir);
+        let (events_tx, events) = unbounded();
+        let in_flight = std::sync::atomic::AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let sink = CaseSink {
+            store: &*store,
+            tokio: &tokio,
+            data_dir: &dir,
+            spool: spool.clone(),
+            events: &events_tx,
+            in_flight: &in_flight,
+            stop: &stop,
+        };
+        std::thread::scope(|scope| {
+            let (jobs_tx, jobs) = unbounded();
+            let sink = &sink;
+            scope.spawn(move || store_cases(&jobs, sink));
+            let send = |id| {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                jobs_tx.send(job(id)).unwrap();
+            };
+
+            tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
+            send(1);
+            match next_event(&events) {
+                RuntimeEvent::CaseFailed {
+                    attempt: 1,
+                    spooled: Some(file),
+                    ..
+                } => assert!(file.exists(), "{}", file.display()),
+                other => panic!("expected a refused case, got {other:?}"),
+            }
+            send(2);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while spooled_files(spool.dir()) < 2 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(
+                spooled_files(spool.dir()),
+                2,
+                "the second waits in the spool too"
+            );
+
+            // The store is back: both are stored, oldest first, and leave the spool.
+            tokio.block_on(lock.execute("COMMIT")).unwrap();
+            let mut keys = Vec::new();
+            while keys.len() < 2 {
+                if let RuntimeEvent::CaseStored { case, inserted } = next_event(&events) {
+                    assert!(inserted);
+                    keys.push(case.dedupe_key);
+                }
+            }
+            assert_eq!(keys, [job(1).new.dedupe_key, job(2).new.dedupe_key]);
+            assert_eq!(spooled_files(spool.dir()), 0);
+            assert_eq!(in_flight.load(Ordering::SeqCst), 0);
+
+            // Down again as the runtime shuts down: the thread ends, the candidate stays spooled.
+            tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
+            stop.store(true, Ordering::SeqCst);
+            send(3);
+            drop(jobs_tx);
+        });
+        assert_eq!(spooled_files(spool.dir()), 1);
+        assert_eq!(in_flight.load(Ordering::SeqCst), 0);
+
+        // The next start stores it before anything else; a second replay finds nothing.
+        tokio.block_on(lock.execute("COMMIT")).unwrap();
+        let replayed = replay_spool(&spool, &*store, &tokio).unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(replayed[0].0.dedupe_key, job(3).new.dedupe_key);
+        assert!(replayed[0].1, "inserted");
+        assert!(replay_spool(&spool, &*store, &tokio).unwrap().is_empty());
+        let all = tokio
+            .block_on(store.list(&cases::CaseFilter::default(), None, 10))
+            .unwrap();
+        assert_eq!(all.cases.len(), 3);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

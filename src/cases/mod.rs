@@ -5,6 +5,7 @@
 //! - [`store`]: the [`CaseStore`] trait and [`open`], which picks SQLite (default, a file) or
 //!   PostgreSQL (a URL) and runs the migrations embedded from `migrations/sqlite` and
 //!   `migrations/postgres`.
+//! - [`spool`]: candidates on their way into the store, on disk until the store has them.
 //!
 //! Depends on `crate::domain` only; no other stage imports the databases.
 
@@ -13,6 +14,7 @@ pub mod console;
 pub mod evidence;
 pub mod model;
 pub mod postgres;
+pub mod spool;
 mod sql;
 pub mod sqlite;
 pub mod store;
@@ -28,6 +30,7 @@ pub use model::{
     TRANSITIONS,
 };
 pub use postgres::PgStore;
+pub use spool::Spool;
 pub use sqlite::SqliteStore;
 pub use store::{
     open, open_with, redact_url, sqlite_file, Backend, CaseFilter, CaseStore, Cursor,

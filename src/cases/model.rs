@@ -280,7 +280,7 @@ impl FromStr for EvidenceKind {
 }
 
 /// An evidence file to attach, already written under the data directory.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvidence {
     pub kind: EvidenceKind,
     /// Relative to the data directory, `/`-separated, no `..` (e.g. `evidence/2024/05/17/3.jpg`).
