@@ -1216,6 +1216,75 @@ async fn postgres_migrations_are_idempotent() {
     .await;
 }
 
+/// The database goes away under a running store (connections refused, the open ones ended):
+/// an insert fails with an error instead of hanging, and once the database is back the same
+/// store inserts again (the runtime's spool retries on exactly this).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_recovers_after_an_outage() {
+    on_postgres(
+        "postgres_store_recovers_after_an_outage",
+        |url| async move {
+            let options = OpenOptions {
+                acquire_timeout: Duration::from_secs(2),
+                ..OpenOptions::default()
+            };
+            let store = open_with(&url, &options).await.unwrap();
+            store
+                .insert_candidate(candidate("outage-1", "cam-1"))
+                .await
+                .unwrap();
+            let db = url.rsplit('/').next().unwrap().split('?').next().unwrap();
+            let admin_url = std::env::var("TEST_DATABASE_URL").unwrap();
+            let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+            let run = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
+            run(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            run(format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+            ))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+
+            let started = Instant::now();
+            let err = store
+                .insert_candidate(candidate("outage-2", "cam-1"))
+                .await
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Database(_)), "{err:?}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{:?}",
+                started.elapsed()
+            );
+
+            run(format!("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true"))
+                .execute(&mut admin)
+                .await
+                .unwrap();
+            let (case, inserted) = store
+                .insert_candidate(candidate("outage-2", "cam-1"))
+                .await
+                .unwrap();
+            assert!(inserted);
+            assert_eq!(case.dedupe_key, "outage-2");
+            assert_eq!(
+                store
+                    .open_candidates(&CameraId::new("cam-1"))
+                    .await
+                    .unwrap()
+                    .len(),
+                2
+            );
+            store.close().await.unwrap();
+            let _ = admin.close().await;
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn unreachable_postgres_errors_do_not_show_the_password() {
     let options = OpenOptions {
