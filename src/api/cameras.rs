@@ -348,8 +348,10 @@ pub struct CameraView {
     source: Origin,
 }
 
-fn camera_view(state: &AppState, managed: Managed) -> CameraView {
-    let (status, reason) = match &managed.config {
+/// A camera's status name (`streaming`, `failed`, `disabled`, `invalid`, …) and, where there
+/// is one, why.
+fn status_of(state: &AppState, managed: &Managed) -> (String, Option<String>) {
+    match &managed.config {
         Err(problems) => ("invalid".to_owned(), Some(problems.clone())),
         Ok(config) if !config.enabled => ("disabled".to_owned(), None),
         Ok(config) => match &state.pipeline {
@@ -367,7 +369,21 @@ fn camera_view(state: &AppState, managed: Managed) -> CameraView {
                 Some(other) => (other.name().to_owned(), None),
             },
         },
-    };
+    }
+}
+
+/// How many cameras are in each status.
+pub(crate) fn status_counts(state: &AppState) -> BTreeMap<String, usize> {
+    let managed: Vec<Managed> = state.cameras.lock().values().cloned().collect();
+    let mut counts = BTreeMap::new();
+    for m in &managed {
+        *counts.entry(status_of(state, m).0).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn camera_view(state: &AppState, managed: Managed) -> CameraView {
+    let (status, reason) = status_of(state, &managed);
     CameraView {
         has_password: managed
             .password

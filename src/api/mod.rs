@@ -4,7 +4,7 @@
 //! (no socket), [`serve`] binds it. One file per resource: [`auth`] (users, sessions, tokens),
 //! [`cases`] (the review queue, evidence, live updates), [`cameras`] (runtime camera changes,
 //! zones, calibration, snapshots), [`geo`] (grid layer, category table, map settings),
-//! [`stats`], [`openapi`]. Errors: [`ApiError`].
+//! [`stats`], `health` (for monitoring, no login), [`openapi`]. Errors: [`ApiError`].
 //!
 //! The API talks to the running pipeline only through the [`Pipeline`] trait (implemented by
 //! `runtime`); without one (an API-only process) camera changes are saved and apply when the
@@ -16,6 +16,7 @@ pub mod cameras;
 pub mod cases;
 mod error;
 pub mod geo;
+mod health;
 pub mod openapi;
 pub mod server;
 pub mod stats;
@@ -185,6 +186,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(geo::get_categories).put(geo::put_categories),
         )
         .route("/stats", get(stats::stats))
+        .route("/health", get(health::health))
         .fallback(|| async { ApiError::not_found("no such API route") });
     Router::new()
         .nest("/api/v1", api)

@@ -23,6 +23,7 @@ const ADMIN: &[&str] = &["admin"];
 /// Every route under `/api/v1`.
 pub const ROUTES: &[Route] = &[
     Route { method: "get", path: "/openapi.json", summary: "This document.", roles: &[] },
+    Route { method: "get", path: "/health", summary: "For monitoring: `status` ok / degraded (candidates wait in the spool) / down (the store does not answer, HTTP 503), `store`, `spooled`, cameras per status.", roles: &[] },
     Route { method: "post", path: "/session", summary: "Log in (username, password); sets the session cookie.", roles: &[] },
     Route { method: "delete", path: "/session", summary: "Log out.", roles: &[] },
     Route { method: "get", path: "/me", summary: "The logged-in user.", roles: ANY },

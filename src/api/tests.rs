@@ -761,3 +761,36 @@ async fn the_openapi_document_lists_every_route() {
     let (status, _, _) = call(&f.app, Method::GET, "/", None, None).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn health_needs_no_login_and_tells_store_spool_and_cameras() {
+    let f = fixture().await;
+    let health = || call(&f.app, Method::GET, "/api/v1/health", None, None);
+    let (status, body, _) = health().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // No pipeline here: the cameras' state is unknown.
+    assert_eq!(
+        body,
+        json!({ "status": "ok", "store": true, "spooled": 0, "cameras": { "unknown": 2 } })
+    );
+
+    // A candidate waiting for the store: degraded, still 200.
+    let spool = crate::cases::Spool::new(&f._dir.0.join("data"));
+    spool.put(&candidate("spooled-1", "cam-east")).unwrap();
+    let (status, body, _) = health().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (&body["status"], &body["spooled"]),
+        (&json!("degraded"), &json!(1))
+    );
+
+    // The store gone: 503, and no error text for an anonymous caller.
+    f.store.close().await.unwrap();
+    let (status, body, _) = health().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        (&body["status"], &body["store"]),
+        (&json!("down"), &json!(false))
+    );
+    assert_eq!(body.as_object().unwrap().len(), 4, "{body}");
+}

@@ -63,6 +63,18 @@ impl Spool {
         Ok(path)
     }
 
+    /// How many candidates wait (files are counted, not read).
+    pub fn waiting(&self) -> std::io::Result<usize> {
+        match std::fs::read_dir(&self.dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e),
+            Ok(mut entries) => entries.try_fold(0, |n, entry| {
+                let json = entry?.path().extension().is_some_and(|x| x == "json");
+                Ok(n + usize::from(json))
+            }),
+        }
+    }
+
     /// Forgets a candidate the store has taken.
     pub fn remove(&self, path: &Path) -> std::io::Result<()> {
         match std::fs::remove_file(path) {
@@ -231,6 +243,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let spool = Spool::new(&dir);
         assert_eq!(spool.pending().unwrap(), Contents::default());
+        assert_eq!(spool.waiting().unwrap(), 0);
 
         let later = candidate("cam-1/2/1800000000000", 1_800_000_900_000);
         let earlier = candidate("cam-1/1/1800000000000", 1_800_000_600_000);
@@ -239,6 +252,7 @@ mod tests {
         // Written again (a retry): still one file.
         assert_eq!(spool.put(&earlier).unwrap(), earlier_path);
         std::fs::write(spool.dir().join("torn.json"), b"{\"dedupe_key\": ").unwrap();
+        assert_eq!(spool.waiting().unwrap(), 3);
 
         let Contents {
             waiting,
@@ -258,6 +272,7 @@ mod tests {
             ]
         );
         assert_eq!(bad.len(), 1);
+        assert_eq!(spool.waiting().unwrap(), 2, "the torn file is set aside");
         assert!(bad[0].0.ends_with("torn.json.bad"), "{:?}", bad[0]);
         assert!(bad[0].1.contains("EOF"), "{}", bad[0].1);
 
