@@ -1110,16 +1110,17 @@ fn print_event(event: &RuntimeEvent, verbose: bool) {
             camera,
             error,
             attempt,
+            retrying,
             spooled,
-        } => match spooled {
-            Some(file) => eprintln!(
-                "camera {camera}: the store refused a case (try {attempt}, retrying; kept in {}): {error}",
-                file.display()
-            ),
-            None => eprintln!(
-                "camera {camera}: the store refused a case (try {attempt}, retrying; held in memory only): {error}"
-            ),
-        },
+        } => {
+            let file = spooled.as_ref().map(|f| f.display().to_string());
+            match (retrying, file) {
+                (true, Some(f)) => eprintln!("camera {camera}: the store refused a case (try {attempt}, retrying; kept in {f}): {error}"),
+                (true, None) => eprintln!("camera {camera}: the store refused a case (try {attempt}, retrying; held in memory only): {error}"),
+                (false, Some(f)) => eprintln!("camera {camera}: the store refused a case for good (set aside as {f}): {error}"),
+                (false, None) => eprintln!("camera {camera}: the store refused a case for good: {error}"),
+            }
+        }
         RuntimeEvent::Summary(s) => eprintln!(
             "summary: {:.1} frames analysed/s, {:.1} detections/s, {} frames dropped, lag median {:.0} ms max {:.0} ms, {}/{} cameras streaming",
             s.frames_analysed as f64 / s.period.as_secs_f64(),

@@ -113,12 +113,16 @@ pub enum RuntimeEvent {
         case: Box<cases::Case>,
         inserted: bool,
     },
-    /// The store refused a candidate (`attempt` times so far). It is retried while the
-    /// runtime runs; `spooled` names the file that keeps it meanwhile, and across a restart.
+    /// The store refused a candidate (`attempt` times so far). When the database failed
+    /// (`retrying`), it is tried again while the runtime runs, and `spooled` names the file
+    /// that keeps it meanwhile and across a restart. Otherwise the candidate itself was refused
+    /// (it breaks a rule of the store): `spooled` is where it was set aside
+    /// (`*.json.refused`).
     CaseFailed {
         camera: CameraId,
         error: String,
         attempt: u32,
+        retrying: bool,
         spooled: Option<PathBuf>,
     },
     /// Periodic figures.
@@ -1268,6 +1272,25 @@ fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
                 pending.pop_front();
                 sink.in_flight.fetch_sub(1, Ordering::SeqCst);
             }
+            Err(e) if !e.is_transient() => {
+                // The candidate itself is refused: trying again changes nothing.
+                first.failures += 1;
+                let aside = first.spooled.as_deref().and_then(|path| {
+                    sink.spool
+                        .set_aside(path)
+                        .map_err(|e| tracing::warn!(file = %path.display(), error = %e, "Cannot set a refused candidate aside."))
+                        .ok()
+                });
+                let _ = sink.events.send(RuntimeEvent::CaseFailed {
+                    camera: first.candidate.camera.clone(),
+                    error: e.to_string(),
+                    attempt: first.failures,
+                    retrying: false,
+                    spooled: aside,
+                });
+                pending.pop_front();
+                sink.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
             Err(e) => {
                 first.failures += 1;
                 let failures = first.failures;
@@ -1276,6 +1299,7 @@ fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
                     camera: first.candidate.camera.clone(),
                     error: e.to_string(),
                     attempt: failures,
+                    retrying: true,
                     spooled: spooled.clone(),
                 });
                 // Shutting down: what is spooled waits for the next start; the rest gets a few
@@ -1380,15 +1404,23 @@ fn replay_spool(
     let total = found.len();
     let mut out = Vec::with_capacity(total);
     for (done, item) in found.into_iter().enumerate() {
-        let stored = tokio
-            .block_on(store.insert_candidate(item.candidate))
-            .with_context(|| {
-                format!(
+        let stored = match tokio.block_on(store.insert_candidate(item.candidate)) {
+            Ok(stored) => stored,
+            Err(e) if !e.is_transient() => {
+                let aside = spool
+                    .set_aside(&item.path)
+                    .with_context(|| format!("setting aside {}", item.path.display()))?;
+                tracing::warn!(file = %aside.display(), error = %e, "The store refuses a spooled candidate; set aside.");
+                continue;
+            }
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
                     "storing {} candidate(s) kept in {} by an earlier run ({done} stored)",
                     total - done,
                     spool.dir().display()
-                )
-            })?;
+                )))
+            }
+        };
         spool
             .remove(&item.path)
             .with_context(|| format!("removing {}", item.path.display()))?;
@@ -1891,6 +1923,36 @@ mod tests {
             assert_eq!(spooled_files(spool.dir()), 0);
             assert_eq!(in_flight.load(Ordering::SeqCst), 0);
 
+            // A candidate the store refuses for good is set aside and blocks nothing behind it.
+            let mut bad = job(4);
+            bad.new.event_code.clear();
+            in_flight.fetch_add(1, Ordering::SeqCst);
+            jobs_tx.send(bad).unwrap();
+            send(5);
+            match next_event(&events) {
+                RuntimeEvent::CaseFailed {
+                    retrying: false,
+                    spooled: Some(file),
+                    error,
+                    ..
+                } => {
+                    assert!(
+                        file.to_string_lossy().ends_with(".json.refused"),
+                        "{}",
+                        file.display()
+                    );
+                    assert!(file.exists());
+                    assert!(error.contains("event_code"), "{error}");
+                }
+                other => panic!("expected a refusal for good, got {other:?}"),
+            }
+            match next_event(&events) {
+                RuntimeEvent::CaseStored { case, .. } => {
+                    assert_eq!(case.dedupe_key, job(5).new.dedupe_key)
+                }
+                other => panic!("expected the next case stored, got {other:?}"),
+            }
+
             // Down again as the runtime shuts down: the thread ends, the candidate stays spooled.
             tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
             stop.store(true, Ordering::SeqCst);
@@ -1910,7 +1972,7 @@ mod tests {
         let all = tokio
             .block_on(store.list(&cases::CaseFilter::default(), None, 10))
             .unwrap();
-        assert_eq!(all.cases.len(), 3);
+        assert_eq!(all.cases.len(), 4);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -75,6 +75,14 @@ impl Spool {
         }
     }
 
+    /// Keeps a candidate the store refused for good (it is not valid) beside the spool, as
+    /// `*.json.refused`, for a person to look at; returns the new path.
+    pub fn set_aside(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let aside = path.with_extension("json.refused");
+        std::fs::rename(path, &aside)?;
+        Ok(aside)
+    }
+
     /// Forgets a candidate the store has taken.
     pub fn remove(&self, path: &Path) -> std::io::Result<()> {
         match std::fs::remove_file(path) {

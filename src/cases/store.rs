@@ -52,10 +52,31 @@ pub enum StoreError {
     Database(String),
 }
 
+impl StoreError {
+    /// Whether trying the same thing again later may succeed: the database failed (down,
+    /// busy, out of connections). Every other error is about the request itself.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Database(_))
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
         match err {
             sqlx::Error::RowNotFound => StoreError::NotFound("no such row".to_owned()),
+            // A constraint the row breaks: the same row is refused every time.
+            sqlx::Error::Database(db)
+                if matches!(
+                    db.kind(),
+                    ErrorKind::UniqueViolation
+                        | ErrorKind::ForeignKeyViolation
+                        | ErrorKind::NotNullViolation
+                        | ErrorKind::CheckViolation
+                ) =>
+            {
+                StoreError::Invalid(format!("the database refused it: {db}"))
+            }
             other => StoreError::Database(other.to_string()),
         }
     }
