@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context;
-use crossbeam_channel::{bounded, select, unbounded, Receiver, Sender};
+use crossbeam_channel::{bounded, select, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::analysis::{
     self, CameraAnalysis, DetectorIntervals, DetectorKind, Observation, StaticConfig,
@@ -1310,7 +1310,7 @@ fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
                     continue;
                 }
                 let wait = Duration::from_millis(200).saturating_mul(2u32.saturating_pow(failures));
-                sink.sleep_unless_stopping(wait.min(STORE_RETRY_MAX));
+                sink.wait_taking_in(jobs, &mut pending, wait.min(STORE_RETRY_MAX));
             }
         }
     }
@@ -1372,14 +1372,25 @@ impl CaseSink<'_> {
         }
     }
 
-    /// Sleeps `wait`, or less once the runtime shuts down.
-    fn sleep_unless_stopping(&self, wait: Duration) {
+    /// Waits `wait` (less once the runtime shuts down) before the store is tried again,
+    /// meanwhile spooling the candidates that come, so that none waits in memory only.
+    fn wait_taking_in(
+        &self,
+        jobs: &Receiver<CaseJob>,
+        pending: &mut VecDeque<Pending>,
+        wait: Duration,
+    ) {
         let until = Instant::now() + wait;
         while !self.stop.load(Ordering::Relaxed) {
             let Some(left) = until.checked_duration_since(Instant::now()) else {
                 return;
             };
-            std::thread::sleep(left.min(Duration::from_millis(100)));
+            let step = left.min(Duration::from_millis(100));
+            match jobs.recv_timeout(step) {
+                Ok(job) => pending.push_back(self.prepare(job)),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
+            }
         }
     }
 }
