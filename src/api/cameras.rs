@@ -502,9 +502,8 @@ pub async fn create(
 
 /// `PUT /api/v1/cameras/{id}` (admin): changes a camera's settings and applies them; the stream
 /// restarts only when the source, frame settings or detector intervals change (or a file has
-/// played to its end). Fields
-/// left out keep their values (so a client that knows only some fields loses none); `null`
-/// clears an optional one.
+/// played to its end). Fields left out keep their values (so a client that knows only some
+/// fields loses none); `null` clears an optional one.
 pub async fn replace(
     State(state): State<Arc<AppState>>,
     Admin(caller): Admin,
