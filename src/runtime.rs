@@ -6,7 +6,15 @@
 //! job's results are in (jobs complete in frame order), they go to the camera's analysis in time
 //! order; each candidate it emits is geo-tagged (calibration → WGS84 → unit grid), given the
 //! city's event code, and handed with a full-resolution snapshot to the cases thread, which
-//! writes the evidence files and stores the case (SQLite or PostgreSQL).
+//! writes the evidence files, puts the candidate in the spool (`DATA_DIR/spool`) and stores the
+//! case (SQLite or PostgreSQL), retrying a failing database for as long as the runtime runs;
+//! `Runtime::start` stores what an earlier run left in the spool before any camera starts.
+//!
+//! A camera edit (`Runtime::add_camera` with a running id) reaches the running stream when its
+//! source, frame settings and detector intervals are unchanged: analysis is reconfigured in
+//! place, keeping tracks, violations and the static-object background. Otherwise the camera is
+//! restarted, and the old one's candidates waiting for their clip are stored with what they
+//! have.
 //!
 //! Channels and what happens when they are full:
 //! - frames (ingest → dispatcher), bounded: live cameras drop the newest frame (counted in the
