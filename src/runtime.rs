@@ -496,11 +496,9 @@ impl Runtime {
                         .and_then(|old| old.last);
                 }
                 slot.detectors = detectors;
-                if !wants_static {
-                    slot.static_objects = None;
-                } else if slot.static_objects.is_none() {
-                    slot.static_objects = Some(StaticSlot::new(intervals.static_objects));
-                }
+                let kept = slot.static_objects.take();
+                slot.static_objects = wants_static
+                    .then(|| kept.unwrap_or_else(|| StaticSlot::new(intervals.static_objects)));
                 slot.calibration = camera.calibration.clone();
                 return Ok(());
             }
@@ -1277,54 +1275,54 @@ fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
                     case: Box::new(case),
                     inserted,
                 });
-                pending.pop_front();
-                sink.in_flight.fetch_sub(1, Ordering::SeqCst);
-            }
-            Err(e) if !e.is_transient() => {
-                // The candidate itself is refused: trying again changes nothing.
-                first.failures += 1;
-                let aside = first.spooled.as_deref().and_then(|path| {
-                    sink.spool
-                        .set_aside(path)
-                        .map_err(|e| tracing::warn!(file = %path.display(), error = %e, "Cannot set a refused candidate aside."))
-                        .ok()
-                });
-                let _ = sink.events.send(RuntimeEvent::CaseFailed {
-                    camera: first.candidate.camera.clone(),
-                    error: e.to_string(),
-                    attempt: first.failures,
-                    retrying: false,
-                    spooled: aside,
-                });
-                pending.pop_front();
-                sink.in_flight.fetch_sub(1, Ordering::SeqCst);
+                sink.finish(&mut pending);
             }
             Err(e) => {
                 first.failures += 1;
                 let failures = first.failures;
-                let spooled = first.spooled.clone();
+                // Only a failing database is worth another try; a refused candidate is set
+                // aside for a person to look at.
+                let retrying = e.is_transient();
+                let spooled = match &first.spooled {
+                    Some(path) if !retrying => match sink.spool.set_aside(path) {
+                        Ok(aside) => Some(aside),
+                        Err(e) => {
+                            tracing::warn!(file = %path.display(), error = %e, "Cannot set a refused candidate aside.");
+                            None
+                        }
+                    },
+                    other => other.clone(),
+                };
+                // Shutting down: what is spooled waits for the next start; the rest gets a few
+                // tries.
+                let give_up = !retrying
+                    || (sink.stop.load(Ordering::Relaxed) && (spooled.is_some() || failures >= 5));
                 let _ = sink.events.send(RuntimeEvent::CaseFailed {
                     camera: first.candidate.camera.clone(),
                     error: e.to_string(),
                     attempt: failures,
-                    retrying: true,
-                    spooled: spooled.clone(),
+                    retrying,
+                    spooled,
                 });
-                // Shutting down: what is spooled waits for the next start; the rest gets a few
-                // tries.
-                if sink.stop.load(Ordering::Relaxed) && (spooled.is_some() || failures >= 5) {
-                    pending.pop_front();
-                    sink.in_flight.fetch_sub(1, Ordering::SeqCst);
-                    continue;
+                if give_up {
+                    sink.finish(&mut pending);
+                } else {
+                    let wait =
+                        Duration::from_millis(200).saturating_mul(2u32.saturating_pow(failures));
+                    sink.wait_taking_in(jobs, &mut pending, wait.min(STORE_RETRY_MAX));
                 }
-                let wait = Duration::from_millis(200).saturating_mul(2u32.saturating_pow(failures));
-                sink.wait_taking_in(jobs, &mut pending, wait.min(STORE_RETRY_MAX));
             }
         }
     }
 }
 
 impl CaseSink<'_> {
+    /// The oldest pending candidate is handled (stored, or given up on).
+    fn finish(&self, pending: &mut VecDeque<Pending>) {
+        pending.pop_front();
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
     /// Writes a candidate's evidence and spools it.
     fn prepare(&self, job: CaseJob) -> Pending {
         let CaseJob {
@@ -1852,16 +1850,6 @@ mod tests {
         }
     }
 
-    fn spooled_files(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir).map_or(0, |d| {
-            d.filter(|e| {
-                e.as_ref()
-                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
-            })
-            .count()
-        })
-    }
-
     fn next_event(events: &Receiver<RuntimeEvent>) -> RuntimeEvent {
         events
             .recv_timeout(Duration::from_secs(20))
@@ -1920,11 +1908,11 @@ mod tests {
             }
             send(2);
             let deadline = Instant::now() + Duration::from_secs(20);
-            while spooled_files(spool.dir()) < 2 && Instant::now() < deadline {
+            while spool.waiting().unwrap() < 2 && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(50));
             }
             assert_eq!(
-                spooled_files(spool.dir()),
+                spool.waiting().unwrap(),
                 2,
                 "the second waits in the spool too"
             );
@@ -1939,7 +1927,7 @@ mod tests {
                 }
             }
             assert_eq!(keys, [job(1).new.dedupe_key, job(2).new.dedupe_key]);
-            assert_eq!(spooled_files(spool.dir()), 0);
+            assert_eq!(spool.waiting().unwrap(), 0);
             assert_eq!(in_flight.load(Ordering::SeqCst), 0);
 
             // A candidate the store refuses for good is set aside and blocks nothing behind it.
@@ -1978,7 +1966,7 @@ mod tests {
             send(3);
             drop(jobs_tx);
         });
-        assert_eq!(spooled_files(spool.dir()), 1);
+        assert_eq!(spool.waiting().unwrap(), 1);
         assert_eq!(in_flight.load(Ordering::SeqCst), 0);
 
         // The next start stores it before anything else; a second replay finds nothing.

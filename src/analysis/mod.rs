@@ -178,6 +178,13 @@ pub enum AnalysisError {
     Rule(#[from] RuleError),
 }
 
+/// The zones, validated, and the rules checked against them (errors name the zone or rule).
+fn checked_zones(zones: Vec<Zone>, rules: &RuleSet) -> Result<ZoneMap, AnalysisError> {
+    let zones = ZoneMap::new(zones, ZoneConfig::default())?;
+    rules.validate(zones.zones())?;
+    Ok(zones)
+}
+
 /// The analysis of one camera: tracker, zones and rules, fed one detector run at a time.
 #[derive(Debug, Clone)]
 pub struct CameraAnalysis {
@@ -196,12 +203,11 @@ impl CameraAnalysis {
         camera: CameraId,
         zones: Vec<Zone>,
         rules: RuleSet,
-        baseline: Baseline,
+        mut baseline: Baseline,
         tz: Tz,
         intervals: DetectorIntervals,
     ) -> Result<Self, AnalysisError> {
-        let zones = ZoneMap::new(zones, ZoneConfig::default())?;
-        rules.validate(zones.zones())?;
+        let zones = checked_zones(zones, &rules)?;
         let tracker = Tracker::new(&intervals);
         let grace = [
             (DetectorKind::Objects, "street_vending"),
@@ -216,7 +222,6 @@ impl CameraAnalysis {
             restore_grace: grace,
             ..RulesConfig::default()
         };
-        let mut baseline = baseline;
         let picture = baseline.picture.take();
         let rules = Rules::new(camera.clone(), rules, baseline, tz, config);
         Ok(Self {
@@ -236,12 +241,10 @@ impl CameraAnalysis {
         &mut self,
         zones: Vec<Zone>,
         rules: RuleSet,
-        baseline: Baseline,
+        mut baseline: Baseline,
         tz: Tz,
     ) -> Result<(), AnalysisError> {
-        let zones = ZoneMap::new(zones, ZoneConfig::default())?;
-        rules.validate(zones.zones())?;
-        let mut baseline = baseline;
+        let zones = checked_zones(zones, &rules)?;
         self.picture = baseline.picture.take();
         self.zones = zones;
         self.rules.reconfigure(rules, baseline, tz);
