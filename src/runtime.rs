@@ -24,7 +24,7 @@
 //! - responses (pool → dispatcher), candidates (→ cases thread) and events (→ caller):
 //!   unbounded; detections and candidates are never dropped.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -1211,6 +1211,8 @@ fn history_candidate(case: &cases::Case) -> analysis::Candidate {
 struct Pending {
     candidate: analysis::Candidate,
     new: NewCandidate,
+    /// The dedupe key of the visit this one recurs after; the store gives its case id.
+    recurrence_of_key: Option<String>,
     /// Its spool file; `None` when it could not be written (then only memory holds it).
     spooled: Option<PathBuf>,
     failures: u32,
@@ -1236,41 +1238,32 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(10);
 /// runtime runs, while new candidates keep being spooled behind it; at shutdown what the
 /// store still refuses stays in the spool for the next start.
 fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
-    // analysis candidate (camera, id) → stored case, to link recurrences.
-    let mut stored: HashMap<(CameraId, u64), cases::CaseId> = HashMap::new();
+    let mut keys = Keys::default();
     let mut pending: VecDeque<Pending> = VecDeque::new();
     loop {
         if pending.is_empty() {
             match jobs.recv() {
-                Ok(job) => pending.push_back(sink.prepare(job)),
+                Ok(job) => pending.push_back(sink.prepare(job, &mut keys)),
                 Err(_) => return,
             }
         }
         while let Ok(job) = jobs.try_recv() {
-            pending.push_back(sink.prepare(job));
+            pending.push_back(sink.prepare(job, &mut keys));
         }
         let Some(first) = pending.front_mut() else {
             continue;
         };
-        if let Some(earlier) = first.candidate.recurrence_of {
-            first.new.recurrence_of = stored
-                .get(&(first.candidate.camera.clone(), earlier))
-                .copied();
-        }
-        match sink
-            .tokio
-            .block_on(sink.store.insert_candidate(first.new.clone()))
-        {
+        match sink.tokio.block_on(insert_linked(
+            sink.store,
+            first.new.clone(),
+            first.recurrence_of_key.as_deref(),
+        )) {
             Ok((case, inserted)) => {
                 if let Some(path) = &first.spooled {
                     if let Err(e) = sink.spool.remove(path) {
                         tracing::warn!(file = %path.display(), error = %e, "Cannot remove a stored candidate from the spool; the next start stores it again, which finds this case.");
                     }
                 }
-                stored.insert(
-                    (first.candidate.camera.clone(), first.candidate.id),
-                    case.id,
-                );
                 let _ = sink.events.send(RuntimeEvent::CaseStored {
                     case: Box::new(case),
                     inserted,
@@ -1309,7 +1302,7 @@ fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
                 } else {
                     let wait =
                         Duration::from_millis(200).saturating_mul(2u32.saturating_pow(failures));
-                    sink.wait_taking_in(jobs, &mut pending, wait.min(STORE_RETRY_MAX));
+                    sink.wait_taking_in(jobs, &mut pending, &mut keys, wait.min(STORE_RETRY_MAX));
                 }
             }
         }
@@ -1324,7 +1317,7 @@ impl CaseSink<'_> {
     }
 
     /// Writes a candidate's evidence and spools it.
-    fn prepare(&self, job: CaseJob) -> Pending {
+    fn prepare(&self, job: CaseJob, keys: &mut Keys) -> Pending {
         let CaseJob {
             candidate,
             mut new,
@@ -1363,7 +1356,11 @@ impl CaseSink<'_> {
                 tracing::warn!(camera = %candidate.camera, error = %e, "Cannot write the evidence clip.")
             }
         }
-        let spooled = match self.spool.put(&new) {
+        keys.remember(&candidate, &new.dedupe_key);
+        let recurrence_of_key = candidate
+            .recurrence_of
+            .and_then(|earlier| keys.key_of(self, &candidate.camera, earlier));
+        let spooled = match self.spool.put(&new, recurrence_of_key.as_deref()) {
             Ok(path) => Some(path),
             Err(e) => {
                 tracing::warn!(camera = %candidate.camera, dir = %self.spool.dir().display(), error = %e, "Cannot spool a candidate; it waits for the store in memory only.");
@@ -1373,6 +1370,7 @@ impl CaseSink<'_> {
         Pending {
             candidate,
             new,
+            recurrence_of_key,
             spooled,
             failures: 0,
         }
@@ -1384,6 +1382,7 @@ impl CaseSink<'_> {
         &self,
         jobs: &Receiver<CaseJob>,
         pending: &mut VecDeque<Pending>,
+        keys: &mut Keys,
         wait: Duration,
     ) {
         let until = Instant::now() + wait;
@@ -1393,12 +1392,62 @@ impl CaseSink<'_> {
             };
             let step = left.min(Duration::from_millis(100));
             match jobs.recv_timeout(step) {
-                Ok(job) => pending.push_back(self.prepare(job)),
+                Ok(job) => pending.push_back(self.prepare(job, keys)),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
             }
         }
     }
+}
+
+/// The dedupe keys of analysis candidates, `(camera, analysis id)` → key, so that a recurrence
+/// can name the visit before it: this run's candidates, and the open cases of earlier runs
+/// (read from the store the first time a camera needs them).
+#[derive(Default)]
+struct Keys {
+    known: HashMap<(CameraId, u64), String>,
+    cameras_read: HashSet<CameraId>,
+}
+
+impl Keys {
+    fn remember(&mut self, candidate: &analysis::Candidate, key: &str) {
+        self.known
+            .insert((candidate.camera.clone(), candidate.id), key.to_owned());
+    }
+
+    fn key_of(&mut self, sink: &CaseSink<'_>, camera: &CameraId, id: u64) -> Option<String> {
+        let wanted = (camera.clone(), id);
+        if !self.known.contains_key(&wanted) && self.cameras_read.insert(camera.clone()) {
+            match sink.tokio.block_on(sink.store.open_candidates(camera)) {
+                Ok(open) => {
+                    for case in &open {
+                        let earlier = history_candidate(case);
+                        self.known
+                            .entry((camera.clone(), earlier.id))
+                            .or_insert_with(|| case.dedupe_key.clone());
+                    }
+                }
+                Err(e) => {
+                    self.cameras_read.remove(camera);
+                    tracing::warn!(camera = %camera, error = %e, "Cannot read the open cases to link a recurrence; the case is stored unlinked.");
+                }
+            }
+        }
+        self.known.get(&wanted).cloned()
+    }
+}
+
+/// Stores a candidate, linked to the case it recurs after when `recurrence_of_key` names one
+/// the store has.
+async fn insert_linked(
+    store: &dyn CaseStore,
+    mut new: NewCandidate,
+    recurrence_of_key: Option<&str>,
+) -> Result<(cases::Case, bool), cases::StoreError> {
+    if let (None, Some(key)) = (new.recurrence_of, recurrence_of_key) {
+        new.recurrence_of = store.get_by_dedupe_key(key).await?.map(|case| case.id);
+    }
+    store.insert_candidate(new).await
 }
 
 /// Stores the candidates an earlier run left in the spool (the store was down, or the process
@@ -1421,7 +1470,8 @@ fn replay_spool(
     let total = found.len();
     let mut out = Vec::with_capacity(total);
     for (done, item) in found.into_iter().enumerate() {
-        let stored = match tokio.block_on(store.insert_candidate(item.candidate)) {
+        let linked = insert_linked(store, item.candidate, item.recurrence_of_key.as_deref());
+        let stored = match tokio.block_on(linked) {
             Ok(stored) => stored,
             Err(e) if !e.is_transient() => {
                 let aside = spool
@@ -1980,6 +2030,63 @@ mod tests {
             .block_on(store.list(&cases::CaseFilter::default(), None, 10))
             .unwrap();
         assert_eq!(all.cases.len(), 4);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// A recurrence names the visit before it by dedupe key, so the link holds when that visit is
+    /// an open case of an earlier run, and when both were still in the spool at a restart.
+    #[test]
+    fn recurrences_link_to_earlier_runs_cases_and_across_the_spool() {
+        let dir = std::env::temp_dir().join(format!("gridsight-recur-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("cases.db").display());
+        let tokio = tokio::runtime::Runtime::new().unwrap();
+        let store = tokio.block_on(cases::open(&url)).unwrap();
+        let spool = Spool::new(&dir);
+        let recurring = |id: u64, after: u64| {
+            let mut job = job(id);
+            job.candidate.recurrence_of = Some(after);
+            job.candidate.recurrence_count = 2;
+            job.new.recurrence_count = 2;
+            job
+        };
+
+        // Killed with both visits spooled: the replay stores them linked.
+        spool.put(&job(1).new, None).unwrap();
+        spool
+            .put(&recurring(2, 1).new, Some(&job(1).new.dedupe_key))
+            .unwrap();
+        let replayed = replay_spool(&spool, &*store, &tokio).unwrap();
+        assert_eq!(replayed.len(), 2);
+        assert_eq!(replayed[1].0.recurrence_of, Some(replayed[0].0.id));
+
+        // Running: a recurrence of an earlier run's open case (analysis id 2, from its key).
+        let (events_tx, events) = unbounded();
+        let in_flight = std::sync::atomic::AtomicUsize::new(1);
+        let stop = AtomicBool::new(false);
+        let sink = CaseSink {
+            store: &*store,
+            tokio: &tokio,
+            data_dir: &dir,
+            spool: spool.clone(),
+            events: &events_tx,
+            in_flight: &in_flight,
+            stop: &stop,
+        };
+        std::thread::scope(|scope| {
+            let (jobs_tx, jobs) = unbounded();
+            let sink = &sink;
+            scope.spawn(move || store_cases(&jobs, sink));
+            jobs_tx.send(recurring(3, 2)).unwrap();
+            match next_event(&events) {
+                RuntimeEvent::CaseStored { case, .. } => {
+                    assert_eq!(case.recurrence_of, Some(replayed[1].0.id))
+                }
+                other => panic!("expected the recurrence stored, got {other:?}"),
+            }
+            drop(jobs_tx);
+        });
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

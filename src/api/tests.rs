@@ -776,7 +776,9 @@ async fn health_needs_no_login_and_tells_store_spool_and_cameras() {
 
     // A candidate waiting for the store: degraded, still 200.
     let spool = crate::cases::Spool::new(&f._dir.0.join("data"));
-    spool.put(&candidate("spooled-1", "cam-east")).unwrap();
+    spool
+        .put(&candidate("spooled-1", "cam-east"), None)
+        .unwrap();
     let (status, body, _) = health().await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(

@@ -28,6 +28,9 @@ pub struct Spool {
 pub struct Spooled {
     pub path: PathBuf,
     pub candidate: NewCandidate,
+    /// The dedupe key of the case this one recurs after, when that case was not stored yet
+    /// as this one was spooled (so `candidate.recurrence_of` could not name it).
+    pub recurrence_of_key: Option<String>,
 }
 
 /// What the spool holds.
@@ -51,13 +54,23 @@ impl Spool {
         &self.dir
     }
 
-    /// Writes `candidate`, replacing an earlier file of the same dedupe key.
-    pub fn put(&self, candidate: &NewCandidate) -> std::io::Result<PathBuf> {
+    /// Writes `candidate`, replacing an earlier file of the same dedupe key. `recurrence_of_key`
+    /// names the earlier visit it recurs after, so the link survives when neither is stored
+    /// yet.
+    pub fn put(
+        &self,
+        candidate: &NewCandidate,
+        recurrence_of_key: Option<&str>,
+    ) -> std::io::Result<PathBuf> {
         std::fs::create_dir_all(&self.dir)?;
         let name = crate::inference::manifest::hex(&Sha256::digest(&candidate.dedupe_key));
         let path = self.dir.join(format!("{name}.json"));
         let tmp = self.dir.join(format!(".{name}.tmp"));
-        let json = serde_json::to_vec_pretty(&File::from(candidate))?;
+        let file = File {
+            recurrence_of_key: recurrence_of_key.map(str::to_owned),
+            ..File::from(candidate)
+        };
+        let json = serde_json::to_vec_pretty(&file)?;
         std::fs::write(&tmp, json)?;
         std::fs::rename(&tmp, &path)?;
         Ok(path)
@@ -109,8 +122,9 @@ impl Spool {
                     serde_json::from_slice::<File>(&bytes).map_err(|e| e.to_string())
                 });
             match read {
-                Ok(file) => found.push(Spooled {
+                Ok(mut file) => found.push(Spooled {
                     path,
+                    recurrence_of_key: file.recurrence_of_key.take(),
                     candidate: file.into(),
                 }),
                 Err(reason) => {
@@ -153,6 +167,9 @@ struct File {
     arrived_at: i64,
     detected_at: i64,
     recurrence_of: Option<i64>,
+    /// Absent in files written before it existed.
+    #[serde(default)]
+    recurrence_of_key: Option<String>,
     recurrence_count: u32,
     evidence: Vec<NewEvidence>,
 }
@@ -177,6 +194,7 @@ impl From<&NewCandidate> for File {
             arrived_at: unix_millis(c.arrived_at),
             detected_at: unix_millis(c.detected_at),
             recurrence_of: c.recurrence_of.map(|id| id.0),
+            recurrence_of_key: None,
             recurrence_count: c.recurrence_count,
             evidence: c.evidence.clone(),
         }
@@ -255,10 +273,10 @@ mod tests {
 
         let later = candidate("cam-1/2/1800000000000", 1_800_000_900_000);
         let earlier = candidate("cam-1/1/1800000000000", 1_800_000_600_000);
-        let later_path = spool.put(&later).unwrap();
-        let earlier_path = spool.put(&earlier).unwrap();
+        let later_path = spool.put(&later, Some(&earlier.dedupe_key)).unwrap();
+        let earlier_path = spool.put(&earlier, None).unwrap();
         // Written again (a retry): still one file.
-        assert_eq!(spool.put(&earlier).unwrap(), earlier_path);
+        assert_eq!(spool.put(&earlier, None).unwrap(), earlier_path);
         std::fs::write(spool.dir().join("torn.json"), b"{\"dedupe_key\": ").unwrap();
         assert_eq!(spool.waiting().unwrap(), 3);
 
@@ -271,11 +289,13 @@ mod tests {
             vec![
                 Spooled {
                     path: earlier_path.clone(),
-                    candidate: earlier
+                    candidate: earlier.clone(),
+                    recurrence_of_key: None,
                 },
                 Spooled {
                     path: later_path,
-                    candidate: later
+                    candidate: later,
+                    recurrence_of_key: Some(earlier.dedupe_key),
                 },
             ]
         );
