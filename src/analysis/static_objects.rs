@@ -10,7 +10,9 @@
 //! something that is new but no longer moving. When such pixels have differed from the empty
 //! street for `min_static` and form a region of at least `min_area` of the frame, the region is
 //! reported as `static_object`, with the time it arrived (when its pixels first differed).
-//! People walking through differ from both models and are never static; a global gain estimated
+//! People walking through differ from both models and are never static; a pixel already static
+//! stays so for a few seconds while someone passes in front of it, and parts of one object
+//! split apart by the mask (a stall's canopy above its table) are joined. A global gain estimated
 //! each frame (the median ratio of frame to background) cancels gradual lighting change. For
 //! the first `bootstrap` seconds after a start the long-term model learns fast, so nobody in the
 //! first frame leaves a ghost.
@@ -42,6 +44,10 @@ pub struct StaticConfig {
     pub chroma_threshold: f32,
     /// How long a pixel must have differed from the empty street to count as static.
     pub min_static: Duration,
+    /// A pixel that was static stays static this long while something moves in front of it
+    /// (a vendor stepping in front of the table), so a region does not break up or vanish
+    /// for a frame when someone passes.
+    pub occlusion_grace: Duration,
     /// Smallest region reported, as a fraction of the frame.
     pub min_area: f32,
     /// After a (re)start the long-term background learns as fast as the short-term one for
@@ -60,6 +66,7 @@ impl Default for StaticConfig {
             threshold: 22.0,
             chroma_threshold: 12.0,
             min_static: Duration::from_secs(30),
+            occlusion_grace: Duration::from_secs(5),
             min_area: 0.002,
             bootstrap: Duration::from_secs(15),
         }
@@ -75,6 +82,8 @@ pub struct StaticObjectDetector {
     short: Vec<f32>,
     /// Seconds (since `epoch`) at which each pixel started to differ from the long-term model.
     differs_since: Vec<f64>,
+    /// Seconds at which each pixel was last static with nothing moving in front of it.
+    still_at: Vec<f64>,
     epoch: Option<SystemTime>,
     last: f64,
     grey: Vec<f32>,
@@ -97,6 +106,7 @@ impl StaticObjectDetector {
             long: Vec::new(),
             short: Vec::new(),
             differs_since: Vec::new(),
+            still_at: Vec::new(),
             epoch: None,
             last: 0.0,
             grey: Vec::new(),
@@ -168,6 +178,7 @@ impl StaticObjectDetector {
         };
         let colour_change = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).abs().max((a[1] - b[1]).abs());
         let min_static = self.config.min_static.as_secs_f64();
+        let grace = self.config.occlusion_grace.as_secs_f64();
         let absorb = self.config.absorb_after.as_secs_f64();
         for p in 0..w * h {
             let g = self.grey[p] / gain;
@@ -197,7 +208,11 @@ impl StaticObjectDetector {
                 blend(&mut self.long_chroma[p], c, a_long as f32);
                 self.differs_since[p] = NEVER;
             }
-            self.mask[p] = differs && !moving && now - self.differs_since[p] >= min_static;
+            let settled = differs && now - self.differs_since[p] >= min_static;
+            if settled && !moving {
+                self.still_at[p] = now;
+            }
+            self.mask[p] = settled && now - self.still_at[p] <= grace;
         }
         self.regions(w, h, epoch)
     }
@@ -205,6 +220,7 @@ impl StaticObjectDetector {
     fn reset(&mut self, w: usize, h: usize, width: u32, height: u32) {
         self.size = Some((w, h, width, height));
         self.differs_since = vec![NEVER; w * h];
+        self.still_at = vec![f64::NEG_INFINITY; w * h];
         self.mask = vec![false; w * h];
         self.labels = vec![0; w * h];
         self.epoch = None;
@@ -251,7 +267,7 @@ impl StaticObjectDetector {
         }
         self.labels.iter_mut().for_each(|l| *l = 0);
         let min_pixels = (self.config.min_area * (w * h) as f32).ceil().max(4.0) as usize;
-        let mut out = Vec::new();
+        let mut parts = Vec::new();
         let mut stack = Vec::new();
         let mut next = 0u32;
         for start in 0..w * h {
@@ -304,24 +320,102 @@ impl StaticObjectDetector {
                 }
                 continue;
             }
-            since.sort_by(f64::total_cmp);
-            let arrived = since[since.len() / 2];
-            let fill = count as f32 / ((x2 - x1 + 1) * (y2 - y1 + 1)) as f32;
-            let mut observation = Observation::new(
-                BBox::new(
-                    x1 as f32 / w as f32,
-                    y1 as f32 / h as f32,
-                    (x2 + 1) as f32 / w as f32,
-                    (y2 + 1) as f32 / h as f32,
-                ),
-                fill.clamp(0.5, 1.0),
-                "static_object",
-                DetectorKind::Static,
-            );
-            observation.since = Some(epoch + Duration::from_secs_f64(arrived.max(0.0)));
-            out.push(observation);
+            parts.push(Part {
+                x1,
+                y1,
+                x2,
+                y2,
+                count,
+                since,
+            });
         }
-        out
+        join_stacked(&mut parts);
+        parts
+            .into_iter()
+            .map(|mut part| {
+                part.since.sort_by(f64::total_cmp);
+                let arrived = part.since[part.since.len() / 2];
+                let (x1, y1, x2, y2) = (part.x1, part.y1, part.x2, part.y2);
+                let fill = part.count as f32 / ((x2 - x1 + 1) * (y2 - y1 + 1)) as f32;
+                let mut observation = Observation::new(
+                    BBox::new(
+                        x1 as f32 / w as f32,
+                        y1 as f32 / h as f32,
+                        (x2 + 1) as f32 / w as f32,
+                        (y2 + 1) as f32 / h as f32,
+                    ),
+                    fill.clamp(0.5, 1.0),
+                    "static_object",
+                    DetectorKind::Static,
+                );
+                observation.since = Some(epoch + Duration::from_secs_f64(arrived.max(0.0)));
+                observation
+            })
+            .collect()
+    }
+}
+
+/// A static region being assembled: its box (inclusive, working pixels), its static pixels and
+/// when each started to differ.
+#[derive(Debug, Clone, PartialEq)]
+struct Part {
+    x1: usize,
+    y1: usize,
+    x2: usize,
+    y2: usize,
+    count: usize,
+    since: Vec<f64>,
+}
+
+impl Part {
+    fn width(&self) -> usize {
+        self.x2 - self.x1 + 1
+    }
+
+    fn height(&self) -> usize {
+        self.y2 - self.y1 + 1
+    }
+
+    /// Whether `self` and `other` are parts of one standing object that the mask split apart,
+    /// as a stall's canopy above its table with only a thin pole between: one lies above the
+    /// other, they overlap across at least half the narrower one's width, and the gap between
+    /// them is no taller than the taller of the two. Side-by-side regions are never joined.
+    fn stacked_with(&self, other: &Part) -> bool {
+        let overlap = self.x2.min(other.x2) as isize - self.x1.max(other.x1) as isize + 1;
+        if 2 * overlap < self.width().min(other.width()) as isize {
+            return false;
+        }
+        let (upper, lower) = if self.y1 <= other.y1 {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let gap = lower.y1 as isize - upper.y2 as isize - 1;
+        (0..=self.height().max(other.height()) as isize).contains(&gap)
+    }
+}
+
+/// Joins the parts that are [`Part::stacked_with`] each other, until none are.
+fn join_stacked(parts: &mut Vec<Part>) {
+    let mut joined = true;
+    while joined {
+        joined = false;
+        'pairs: for i in 0..parts.len() {
+            for j in i + 1..parts.len() {
+                if parts[i].stacked_with(&parts[j]) {
+                    let other = parts.swap_remove(j);
+                    let part = &mut parts[i];
+                    part.x1 = part.x1.min(other.x1);
+                    part.y1 = part.y1.min(other.y1);
+                    part.x2 = part.x2.max(other.x2);
+                    part.y2 = part.y2.max(other.y2);
+                    part.count += other.count;
+                    part.since.extend(other.since);
+                    joined = true;
+                    break 'pairs;
+                }
+            }
+        }
     }
 }
 
@@ -581,6 +675,76 @@ mod tests {
                 "the uncovered street reported at {s} s: {out:?}"
             );
         }
+    }
+
+    /// A vendor steps in front of half the stall for a few seconds: the stall stays one
+    /// region, as large as before.
+    #[test]
+    fn someone_passing_in_front_neither_splits_nor_shrinks_a_region() {
+        let stall = (120, 80, 80, 40, 230);
+        let run = |config: StaticConfig| {
+            let mut d = StaticObjectDetector::new(config);
+            let mut during = Vec::new();
+            for s in 0..140u64 {
+                let mut rects = if s >= 30 { vec![stall] } else { vec![] };
+                if (120..124).contains(&s) {
+                    // walking left to right across the stall's left half
+                    rects.push((110 + 6 * (s as u32 - 120), 70, 40, 60, 20));
+                }
+                let out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+                if (120..124).contains(&s) {
+                    during.push(out);
+                }
+            }
+            during
+        };
+        for out in run(StaticConfig::default()) {
+            assert_eq!(out.len(), 1, "{out:?}");
+            let b = out[0].bbox;
+            assert!(
+                (b.x1 - 120.0 / 320.0).abs() < 0.02 && (b.x2 - 200.0 / 320.0).abs() < 0.02,
+                "{b:?}"
+            );
+        }
+        let no_grace = StaticConfig {
+            occlusion_grace: Duration::ZERO,
+            ..StaticConfig::default()
+        };
+        assert!(
+            run(no_grace)
+                .iter()
+                .any(|out| out.len() != 1 || out[0].bbox.x1 > 130.0 / 320.0),
+            "without the grace the passer-by cuts the region"
+        );
+    }
+
+    /// An umbrella's canopy above its table, only a thin pole between: one stall, one region.
+    /// Two stacks side by side stay two.
+    #[test]
+    fn a_canopy_above_its_table_is_one_region_and_neighbours_stay_apart() {
+        let canopy = (120, 60, 60, 12, 240);
+        let table = (130, 86, 44, 20, 30);
+        let left = (20, 120, 30, 30, 30);
+        let right = (60, 120, 30, 30, 240);
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let mut out = Vec::new();
+        for s in 0..100u64 {
+            let rects = if s >= 30 {
+                vec![canopy, table, left, right]
+            } else {
+                vec![]
+            };
+            out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+        }
+        let mut boxes: Vec<BBox> = out.iter().map(|o| o.bbox.scale(320.0, 180.0)).collect();
+        boxes.sort_by(|a, b| a.x1.total_cmp(&b.x1));
+        assert_eq!(boxes.len(), 3, "{boxes:?}");
+        let stall = boxes[2];
+        assert!(
+            (stall.y1 - 60.0).abs() <= 2.0 && (stall.y2 - 106.0).abs() <= 2.0,
+            "canopy and table joined: {stall:?}"
+        );
+        assert!(boxes[0].x2 <= 52.0 && boxes[1].x1 >= 58.0, "{boxes:?}");
     }
 
     #[test]

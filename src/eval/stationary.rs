@@ -55,6 +55,20 @@ pub struct StaticReport {
     pub ms_per_frame: f64,
     /// Every violation object, for inspection.
     pub objects: Vec<StaticObjectLine>,
+    /// Every false region, for inspection.
+    pub false_region_lines: Vec<FalseRegionLine>,
+}
+
+/// A static region of part 2 that never matched a violation object.
+#[derive(Debug, Clone, Serialize)]
+pub struct FalseRegionLine {
+    pub seed: u64,
+    /// Seconds into the scene of its first and last report.
+    pub first_s: f64,
+    pub last_s: f64,
+    /// Its last box, normalised `[x1, y1, x2, y2]`.
+    pub bbox: [f32; 4],
+    pub reports: usize,
 }
 
 /// One violation object of part 2.
@@ -131,6 +145,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut delays = Vec::new();
     let mut video_s = 0.0;
     let mut lines = Vec::new();
+    let mut false_lines = Vec::new();
     for k in 0..options.static_scenes {
         let seed = options.seed + SEED_OFFSET + u64::from(k);
         progress(&format!(
@@ -201,6 +216,15 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         video_s += scene.frame_count() as f64 / fps as f64;
         regions += tracker.regions().len();
         false_regions += tracker.unmatched();
+        false_lines.extend(tracker.regions().iter().filter(|r| !r.matched).map(|r| {
+            FalseRegionLine {
+                seed,
+                first_s: r.first_s,
+                last_s: r.last_s,
+                bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
+                reports: r.reports,
+            }
+        }));
         for s in objects.values() {
             let stay = match (s.present_s.first(), s.present_s.last()) {
                 (Some(a), Some(b)) => b - a + 1.0,
@@ -254,6 +278,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         median_seconds_to_report: median(&delays),
         ms_per_frame: detect_time.as_secs_f64() * 1000.0 / frames.max(1) as f64,
         objects: lines,
+        false_region_lines: false_lines,
     })
 }
 
