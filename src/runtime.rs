@@ -1183,17 +1183,19 @@ fn is_due(last: &mut Option<SystemTime>, interval: Duration, time: SystemTime) -
     due
 }
 
-/// An open case from an earlier run, as analysis remembers candidates.
-fn history_candidate(case: &cases::Case) -> analysis::Candidate {
-    // The dedupe key is `camera/analysis-id/arrival-ms`.
-    let id = case
-        .dedupe_key
+/// The analysis id in a dedupe key (`camera/analysis-id/arrival-ms`); 0 when there is none.
+fn analysis_id(dedupe_key: &str) -> u64 {
+    dedupe_key
         .split('/')
         .nth(1)
         .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+/// An open case from an earlier run, as analysis remembers candidates.
+fn history_candidate(case: &cases::Case) -> analysis::Candidate {
     analysis::Candidate {
-        id,
+        id: analysis_id(&case.dedupe_key),
         camera: case.camera.clone(),
         category: case.category.clone(),
         zone: case.zone.clone(),
@@ -1410,21 +1412,22 @@ struct Keys {
 }
 
 impl Keys {
+    /// `candidate` of this run has dedupe key `key`.
     fn remember(&mut self, candidate: &analysis::Candidate, key: &str) {
         self.known
             .insert((candidate.camera.clone(), candidate.id), key.to_owned());
     }
 
+    /// The dedupe key of `camera`'s analysis candidate `id`, if this run or an open case knows it.
     fn key_of(&mut self, sink: &CaseSink<'_>, camera: &CameraId, id: u64) -> Option<String> {
         let wanted = (camera.clone(), id);
         if !self.known.contains_key(&wanted) && self.cameras_read.insert(camera.clone()) {
             match sink.tokio.block_on(sink.store.open_candidates(camera)) {
                 Ok(open) => {
-                    for case in &open {
-                        let earlier = history_candidate(case);
+                    for case in open {
                         self.known
-                            .entry((camera.clone(), earlier.id))
-                            .or_insert_with(|| case.dedupe_key.clone());
+                            .entry((camera.clone(), analysis_id(&case.dedupe_key)))
+                            .or_insert(case.dedupe_key);
                     }
                 }
                 Err(e) => {

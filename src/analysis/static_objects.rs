@@ -332,25 +332,7 @@ impl StaticObjectDetector {
         join_stacked(&mut parts);
         parts
             .into_iter()
-            .map(|mut part| {
-                part.since.sort_by(f64::total_cmp);
-                let arrived = part.since[part.since.len() / 2];
-                let (x1, y1, x2, y2) = (part.x1, part.y1, part.x2, part.y2);
-                let fill = part.count as f32 / ((x2 - x1 + 1) * (y2 - y1 + 1)) as f32;
-                let mut observation = Observation::new(
-                    BBox::new(
-                        x1 as f32 / w as f32,
-                        y1 as f32 / h as f32,
-                        (x2 + 1) as f32 / w as f32,
-                        (y2 + 1) as f32 / h as f32,
-                    ),
-                    fill.clamp(0.5, 1.0),
-                    "static_object",
-                    DetectorKind::Static,
-                );
-                observation.since = Some(epoch + Duration::from_secs_f64(arrived.max(0.0)));
-                observation
-            })
+            .map(|part| part.observation(w, h, epoch))
             .collect()
     }
 }
@@ -374,6 +356,27 @@ impl Part {
 
     fn height(&self) -> usize {
         self.y2 - self.y1 + 1
+    }
+
+    /// The region as a detection in a `w` × `h` working frame: its box normalised, its fill as
+    /// the score, and its arrival the median time its pixels started to differ.
+    fn observation(mut self, w: usize, h: usize, epoch: SystemTime) -> Observation {
+        self.since.sort_by(f64::total_cmp);
+        let arrived = self.since[self.since.len() / 2];
+        let fill = self.count as f32 / (self.width() * self.height()) as f32;
+        let mut observation = Observation::new(
+            BBox::new(
+                self.x1 as f32 / w as f32,
+                self.y1 as f32 / h as f32,
+                (self.x2 + 1) as f32 / w as f32,
+                (self.y2 + 1) as f32 / h as f32,
+            ),
+            fill.clamp(0.5, 1.0),
+            "static_object",
+            DetectorKind::Static,
+        );
+        observation.since = Some(epoch + Duration::from_secs_f64(arrived.max(0.0)));
+        observation
     }
 
     /// Whether `self` and `other` are parts of one standing object that the mask split apart,
