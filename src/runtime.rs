@@ -1909,15 +1909,58 @@ mod tests {
             .expect("an event from the cases thread")
     }
 
+    /// A fresh data directory and the URL of a SQLite store in it.
+    fn data_dir(name: &str) -> (PathBuf, String) {
+        let dir = std::env::temp_dir().join(format!("gridsight-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}", dir.join("cases.db").display());
+        (dir, url)
+    }
+
+    /// What a cases thread under test reports to and is stopped by.
+    struct Plumbing {
+        events_tx: Sender<RuntimeEvent>,
+        events: Receiver<RuntimeEvent>,
+        in_flight: std::sync::atomic::AtomicUsize,
+        stop: AtomicBool,
+    }
+
+    impl Plumbing {
+        fn new() -> Self {
+            let (events_tx, events) = unbounded();
+            Self {
+                events_tx,
+                events,
+                in_flight: std::sync::atomic::AtomicUsize::new(0),
+                stop: AtomicBool::new(false),
+            }
+        }
+
+        fn sink<'a>(
+            &'a self,
+            store: &'a dyn CaseStore,
+            tokio: &'a tokio::runtime::Runtime,
+            dir: &'a std::path::Path,
+        ) -> CaseSink<'a> {
+            CaseSink {
+                store,
+                tokio,
+                data_dir: dir,
+                spool: Spool::new(dir),
+                events: &self.events_tx,
+                in_flight: &self.in_flight,
+                stop: &self.stop,
+            }
+        }
+    }
+
     /// The store is down (another writer holds SQLite's lock): candidates wait in the spool and
     /// are stored in order once it is back; at shutdown the one still refused stays in the
     /// spool, and the next start stores it.
     #[test]
     fn a_store_outage_loses_no_candidate_while_running_or_across_a_restart() {
-        let dir = std::env::temp_dir().join(format!("gridsight-outage-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("cases.db").display());
+        let (dir, url) = data_dir("outage");
         let tokio = tokio::runtime::Runtime::new().unwrap();
         let options = cases::OpenOptions {
             busy_timeout: Duration::from_millis(200),
@@ -1928,18 +1971,14 @@ mod tests {
             .block_on(sqlx::SqliteConnection::connect(&url))
             .unwrap();
         let spool = Spool::new(&dir);
-        let (events_tx, events) = unbounded();
-        let in_flight = std::sync::atomic::AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let sink = CaseSink {
-            store: &*store,
-            tokio: &tokio,
-            data_dir: &dir,
-            spool: spool.clone(),
-            events: &events_tx,
-            in_flight: &in_flight,
-            stop: &stop,
-        };
+        let plumbing = Plumbing::new();
+        let Plumbing {
+            events,
+            in_flight,
+            stop,
+            ..
+        } = &plumbing;
+        let sink = plumbing.sink(&*store, &tokio, &dir);
         std::thread::scope(|scope| {
             let (jobs_tx, jobs) = unbounded();
             let sink = &sink;
@@ -1951,7 +1990,7 @@ mod tests {
 
             tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
             send(1);
-            match next_event(&events) {
+            match next_event(events) {
                 RuntimeEvent::CaseFailed {
                     attempt: 1,
                     spooled: Some(file),
@@ -1974,7 +2013,7 @@ mod tests {
             tokio.block_on(lock.execute("COMMIT")).unwrap();
             let mut keys = Vec::new();
             while keys.len() < 2 {
-                if let RuntimeEvent::CaseStored { case, inserted } = next_event(&events) {
+                if let RuntimeEvent::CaseStored { case, inserted } = next_event(events) {
                     assert!(inserted);
                     keys.push(case.dedupe_key);
                 }
@@ -1989,7 +2028,7 @@ mod tests {
             in_flight.fetch_add(1, Ordering::SeqCst);
             jobs_tx.send(bad).unwrap();
             send(5);
-            match next_event(&events) {
+            match next_event(events) {
                 RuntimeEvent::CaseFailed {
                     retrying: false,
                     spooled: Some(file),
@@ -2006,7 +2045,7 @@ mod tests {
                 }
                 other => panic!("expected a refusal for good, got {other:?}"),
             }
-            match next_event(&events) {
+            match next_event(events) {
                 RuntimeEvent::CaseStored { case, .. } => {
                     assert_eq!(case.dedupe_key, job(5).new.dedupe_key)
                 }
@@ -2040,10 +2079,7 @@ mod tests {
     /// an open case of an earlier run, and when both were still in the spool at a restart.
     #[test]
     fn recurrences_link_to_earlier_runs_cases_and_across_the_spool() {
-        let dir = std::env::temp_dir().join(format!("gridsight-recur-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}", dir.join("cases.db").display());
+        let (dir, url) = data_dir("recur");
         let tokio = tokio::runtime::Runtime::new().unwrap();
         let store = tokio.block_on(cases::open(&url)).unwrap();
         let spool = Spool::new(&dir);
@@ -2065,24 +2101,15 @@ mod tests {
         assert_eq!(replayed[1].0.recurrence_of, Some(replayed[0].0.id));
 
         // Running: a recurrence of an earlier run's open case (analysis id 2, from its key).
-        let (events_tx, events) = unbounded();
-        let in_flight = std::sync::atomic::AtomicUsize::new(1);
-        let stop = AtomicBool::new(false);
-        let sink = CaseSink {
-            store: &*store,
-            tokio: &tokio,
-            data_dir: &dir,
-            spool: spool.clone(),
-            events: &events_tx,
-            in_flight: &in_flight,
-            stop: &stop,
-        };
+        let plumbing = Plumbing::new();
+        plumbing.in_flight.store(1, Ordering::SeqCst);
+        let sink = plumbing.sink(&*store, &tokio, &dir);
         std::thread::scope(|scope| {
             let (jobs_tx, jobs) = unbounded();
             let sink = &sink;
             scope.spawn(move || store_cases(&jobs, sink));
             jobs_tx.send(recurring(3, 2)).unwrap();
-            match next_event(&events) {
+            match next_event(&plumbing.events) {
                 RuntimeEvent::CaseStored { case, .. } => {
                     assert_eq!(case.recurrence_of, Some(replayed[1].0.id))
                 }
