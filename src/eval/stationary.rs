@@ -139,7 +139,6 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut not_demanded = 0usize;
     let mut by_category: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut regions = 0usize;
-    let mut false_regions = 0usize;
     let mut frames = 0usize;
     let mut detect_time = Duration::ZERO;
     let mut delays = Vec::new();
@@ -215,7 +214,6 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         }
         video_s += scene.frame_count() as f64 / fps as f64;
         regions += tracker.regions().len();
-        false_regions += tracker.unmatched();
         false_lines.extend(tracker.regions().iter().filter(|r| !r.matched).map(|r| {
             FalseRegionLine {
                 seed,
@@ -257,6 +255,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         }
     }
     let hours = video_s / 3600.0;
+    let false_regions = false_lines.len();
     Ok(StaticReport {
         scenes: options.static_scenes,
         seconds_per_scene: options.static_seconds,
