@@ -504,6 +504,7 @@ fn tiled_latency(
             height: rect.height,
             rgb: pixels(rect.width, rect.height),
         })),
+        source: None,
     };
     let tiling = crate::inference::Tiling {
         region,

@@ -141,6 +141,17 @@ pub struct Frame {
     /// A part of the same picture at the source's own resolution, when a detector needs more
     /// pixels than the analysis frame has (text detection on tiles); `None` otherwise.
     pub detail: Option<Arc<FrameDetail>>,
+    /// The decoded picture itself, for cameras whose detectors may need a detail: kept (not
+    /// converted) while the frame waits for analysis, which converts the part it needs when a
+    /// tiled detector is due on this very frame ([`SourcePicture::detail`]) and lets it go.
+    pub source: Option<Arc<dyn SourcePicture>>,
+}
+
+/// A decoded picture at the source's own resolution, as ingest holds it (any pixel format).
+pub trait SourcePicture: Send + Sync {
+    /// `region` (normalised to the picture) converted to packed RGB at full resolution; `None`
+    /// when the region is empty or the picture cannot be converted.
+    fn detail(&self, region: &BBox) -> Option<FrameDetail>;
 }
 
 /// A part of a frame at the source's own resolution.
@@ -174,6 +185,7 @@ impl fmt::Debug for Frame {
             .field("size", &(self.width, self.height))
             .field("source_size", &(self.source_width, self.source_height))
             .field("detail", &self.detail)
+            .field("source", &self.source.is_some())
             .finish_non_exhaustive()
     }
 }

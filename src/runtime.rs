@@ -776,10 +776,12 @@ impl Dispatcher {
         }
     }
 
-    fn on_frame(&mut self, frame: Frame, stop: &AtomicBool) {
+    fn on_frame(&mut self, mut frame: Frame, stop: &AtomicBool) {
         let camera = frame.camera.clone();
-        let frame = Arc::new(frame);
-        let (due, live) = {
+        // The decoded picture is held no longer than this call: only the part a tiled
+        // detector due now needs is converted from it.
+        let source = frame.source.take();
+        let (frame, due, live) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
             let Some(slot) = slots.get_mut(&camera) else {
                 return;
@@ -793,32 +795,18 @@ impl Dispatcher {
                 .detectors
                 .iter_mut()
                 .filter_map(|d| {
-                    // A tiled detector waits for a frame that carries its full-resolution
-                    // detail (ingest converts one only from when the detector is next due),
-                    // unless that detail is a whole interval late (lost): then the tiles come
-                    // from the analysis frame.
-                    let waits = d.tiling.is_some()
-                        && frame.detail.is_none()
-                        && d.last.is_some_and(|last| {
-                            frame
-                                .time
-                                .duration_since(last)
-                                .is_ok_and(|gap| gap < d.interval * 2)
-                        });
-                    (!waits && is_due(&mut d.last, d.interval, frame.time))
-                        .then(|| (d.model, d.tiling.clone()))
+                    is_due(&mut d.last, d.interval, frame.time).then(|| (d.model, d.tiling.clone()))
                 })
                 .collect();
-            // Ingest converts the next detail for the first frame a tiled detector is due on.
-            let next_detail = slot
-                .detectors
-                .iter()
-                .filter(|d| d.tiling.is_some())
-                .filter_map(|d| Some(d.last? + d.interval - d.interval / 10))
-                .min();
-            if let Some(next) = next_detail {
-                slot.camera.want_detail_from(next);
+            let tiled_due = due.iter().any(|(_, tiling)| tiling.is_some());
+            if let (true, Some(source), Some(region)) = (tiled_due, source, slot.spec.detail_region)
+            {
+                frame.detail = source.detail(&region).map(Arc::new);
+                if frame.detail.is_none() {
+                    tracing::debug!(camera = %camera, seq = frame.seq, "The full-resolution detail could not be converted; tiles come from the analysis frame.");
+                }
             }
+            let frame = Arc::new(frame);
             let mut results = Vec::new();
             if let Some(s) = &mut slot.static_objects {
                 if is_due(&mut s.last, s.interval, frame.time) {
@@ -849,7 +837,7 @@ impl Dispatcher {
                 results,
             });
             self.in_flight.fetch_add(1, Ordering::SeqCst);
-            (due, slot.live)
+            (frame, due, slot.live)
         };
         for (model, tiling) in due {
             let mut request = Request {
@@ -1608,6 +1596,7 @@ pub fn capture_baseline(
     let mut finder = SignFinder::open(&cam.id, &manifests)?;
     let mut spec = camera_spec(cam, &RunOptions::default());
     spec.interval = capture.every;
+    let detail_region = spec.detail_region;
     let (frames_tx, frames_rx) = bounded(2);
     let (events_tx, _events_rx) = unbounded();
     let source = Camera::start(spec, frames_tx, events_tx)?;
@@ -1617,7 +1606,7 @@ pub fn capture_baseline(
     let mut frames = Vec::new();
     while seen.len() < wanted {
         let left = deadline.saturating_duration_since(Instant::now());
-        let frame = match frames_rx.recv_timeout(left) {
+        let mut frame = match frames_rx.recv_timeout(left) {
             Ok(frame) => frame,
             // The file ended (or the camera stalled) after some frames: use those.
             Err(_) if !seen.is_empty() => break,
@@ -1627,6 +1616,10 @@ pub fn capture_baseline(
             }
         };
         if frame.pts.is_none_or(|p| p >= at) {
+            let source = frame.source.take();
+            frame.detail = detail_region
+                .and_then(|region| source?.detail(&region))
+                .map(Arc::new);
             seen.push(finder.on_frame(&frame)?);
             frames.push((frame.width, frame.height, frame.rgb));
         }

@@ -244,8 +244,8 @@ fn worker_loop(
 }
 
 /// Runs a text detector's tiled pass on a frame ([`Model::run_with_tiles`]), boxes in pixels of
-/// the analysis frame. The tiles come from the frame's full-resolution detail when ingest attached
-/// one; without it (a frame built elsewhere, or a detail that missed) from the analysis frame
+/// the analysis frame. The tiles come from the frame's full-resolution detail when analysis
+/// attached one; without it (a frame built elsewhere, or a detail that missed) from the analysis frame
 /// itself, upscaled by as much more as it is smaller than the source, so the tiles are the same.
 pub fn run_frame_tiled(
     model: &mut Model,

@@ -43,7 +43,7 @@ pub struct CameraStats {
     pub gop_ms: u64,
     /// Whether the decoder currently sees key frames only.
     pub key_only: bool,
-    /// Frames that carry a full-resolution detail (converted for a tiled detector).
+    /// Full-resolution details converted (for a tiled detector due on the frame).
     pub details: u64,
 }
 
@@ -81,12 +81,9 @@ pub(crate) struct Shared {
     pub(crate) key_only: AtomicBool,
     pub(crate) evidence: Mutex<Option<gst::Sample>>,
     /// The last due frames at full resolution, oldest first, kept (as references, not copies)
-    /// until the analysis branch hands out the same frame with its detail (see
+    /// until the analysis branch hands out the same frame, which then carries its picture (see
     /// `CameraSpec::detail_region`); empty when the camera needs no detail.
     pub(crate) details: Mutex<std::collections::VecDeque<gst::Sample>>,
-    /// Frames taken before this time (nanoseconds since the Unix epoch) get no detail: the
-    /// tiled detector that needs it is not due (see [`Camera::want_detail_from`]).
-    pub(crate) detail_from_ns: AtomicU64,
     pub(crate) details_out: AtomicU64,
     pub(crate) stopping: AtomicBool,
 }
@@ -182,7 +179,6 @@ impl Camera {
             key_only: AtomicBool::new(false),
             evidence: Mutex::new(None),
             details: Mutex::new(std::collections::VecDeque::new()),
-            detail_from_ns: AtomicU64::new(0),
             details_out: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });
@@ -229,17 +225,6 @@ impl Camera {
             key_only: s.key_only.load(Ordering::Relaxed),
             details: s.details_out.load(Ordering::Relaxed),
         }
-    }
-
-    /// The next frame whose full-resolution detail is needed is the first taken at or after
-    /// `time`; earlier frames skip its conversion. Until this is first called every frame
-    /// carries its detail (with a `detail_region`). Analysis calls it after each tiled run, with
-    /// the time that detector is next due.
-    pub fn want_detail_from(&self, time: SystemTime) {
-        let ns = time
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        self.shared.detail_from_ns.store(ns, Ordering::Relaxed);
     }
 
     /// The latest analysed frame at full resolution, converted to RGB now (not before).

@@ -132,8 +132,10 @@ pub struct CameraSpec {
     /// First and longest wait between reconnection attempts.
     pub backoff_min: Duration,
     pub backoff_max: Duration,
-    /// A part of the picture (normalised) that each frame also carries at the source's own
-    /// resolution (`Frame::detail`), for text detection on tiles. `None`: analysis frames only.
+    /// A part of the picture (normalised) that a detector needs at the source's own resolution
+    /// (text detection on tiles). With it each frame carries its decoded picture
+    /// (`Frame::source`), from which analysis converts that part on the frames the detector is
+    /// due on (`Frame::detail`). `None`: analysis frames only.
     pub detail_region: Option<BBox>,
 }
 

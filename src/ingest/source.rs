@@ -19,7 +19,7 @@ use gstreamer_video::prelude::*;
 
 use super::camera::Shared;
 use super::{make, CameraSpec, IngestError, SourceSpec};
-use crate::domain::{BBox, Frame, FrameDetail};
+use crate::domain::{BBox, Frame, FrameDetail, SourcePicture};
 
 /// Decides, per compressed buffer at the decoder's input, whether it is decoded.
 ///
@@ -446,7 +446,7 @@ fn attach_pacer(queue: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>) {
     });
 }
 
-/// Full-resolution due frames kept for their detail (see `Shared::details`).
+/// Full-resolution due frames kept until their analysis frame takes them (see `Shared::details`).
 const MAX_DETAILS: usize = 8;
 
 fn attach_sink(
@@ -460,7 +460,7 @@ fn attach_sink(
     let frames = frames.clone();
     let camera = spec.id.clone();
     let live = spec.source.is_live();
-    let detail_region = spec.detail_region;
+    let keep_source = spec.detail_region.is_some();
     let mut seq = 0u64;
     let started = SystemTime::now();
     sink.set_callbacks(
@@ -469,21 +469,11 @@ fn attach_sink(
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
                 let mut frame = to_frame(&sample, &camera, seq, live, started, &shared)
                     .ok_or(gst::FlowError::Error)?;
-                let wanted_from = shared.detail_from_ns.load(Ordering::Relaxed);
-                let frame_ns = frame
-                    .time
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_nanos() as u64);
-                match &detail_region {
-                    Some(region) if frame_ns >= wanted_from => {
-                        frame.detail = take_detail(&shared, frame.pts, region).map(Arc::new);
-                        if frame.detail.is_some() {
-                            shared.details_out.fetch_add(1, Ordering::Relaxed);
-                        } else {
-                            tracing::debug!(camera = %camera, seq, "No full-resolution detail for a frame.");
-                        }
+                if keep_source {
+                    frame.source = take_source(&shared, frame.pts);
+                    if frame.source.is_none() {
+                        tracing::debug!(camera = %camera, seq, "No full-resolution picture for a frame.");
                     }
-                    _ => {}
                 }
                 seq += 1;
                 shared.mark_streaming(epoch);
@@ -518,20 +508,33 @@ fn attach_sink(
     );
 }
 
-/// The full-resolution frame kept for the analysis frame at `pts` (dropping older ones), its
-/// `region` (normalised) converted to packed RGB at its own size.
-fn take_detail(shared: &Shared, pts: Option<Duration>, region: &BBox) -> Option<FrameDetail> {
+/// The full-resolution picture kept for the analysis frame at `pts` (dropping older ones).
+fn take_source(shared: &Arc<Shared>, pts: Option<Duration>) -> Option<Arc<dyn SourcePicture>> {
     let pts = gst::ClockTime::from_nseconds(pts?.as_nanos() as u64);
-    let sample = {
-        let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
-        let at = details
-            .iter()
-            .position(|s| s.buffer().and_then(|b| b.pts()) == Some(pts))?;
-        let sample = details.get(at)?.clone();
-        details.drain(..=at);
-        sample
-    };
-    detail_of(&sample, region)
+    let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
+    let at = details
+        .iter()
+        .position(|s| s.buffer().and_then(|b| b.pts()) == Some(pts))?;
+    let sample = details.get(at)?.clone();
+    details.drain(..=at);
+    Some(Arc::new(Picture {
+        sample,
+        shared: Arc::clone(shared),
+    }))
+}
+
+/// A decoded picture handed to analysis with its frame; converted only in the part asked for.
+struct Picture {
+    sample: gst::Sample,
+    shared: Arc<Shared>,
+}
+
+impl SourcePicture for Picture {
+    fn detail(&self, region: &BBox) -> Option<FrameDetail> {
+        let detail = detail_of(&self.sample, region)?;
+        self.shared.details_out.fetch_add(1, Ordering::Relaxed);
+        Some(detail)
+    }
 }
 
 /// Converts `region` (normalised) of a decoded sample to packed RGB at full resolution. The
@@ -650,6 +653,7 @@ fn to_frame(
         },
         rgb: Arc::from(rgb),
         detail: None,
+        source: None,
     })
 }
 

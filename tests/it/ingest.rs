@@ -126,20 +126,23 @@ fn rendered_frames_are_encoded_as_camera_like_h264() {
 
 #[test]
 fn frames_carry_the_full_resolution_detail_of_their_region() {
-    // 320 × 240 analysed at 160 × 120; the lower middle of the picture also at full resolution.
+    // 320 × 240 analysed at 160 × 120; the lower middle of the picture also at full resolution,
+    // converted from the picture each frame carries.
     let clip = poster_clip(10);
     let (frames_tx, frames_rx) = bounded(4);
     let (events_tx, _events_rx) = unbounded();
     let mut spec = CameraSpec::new(CameraId::new("detail"), SourceSpec::File(clip));
     spec.interval = Duration::from_millis(500);
     spec.analysis_width = 160;
-    spec.detail_region = Some(gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0));
+    let region = gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0);
+    spec.detail_region = Some(region);
     let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
     let frames: Vec<_> = frames_rx.iter().take(12).collect();
     camera.stop();
     assert_eq!(frames.len(), 12);
     for f in &frames {
-        let d = f.detail.as_ref().expect("every frame carries its detail");
+        let picture = f.source.as_ref().expect("every frame carries its picture");
+        let d = picture.detail(&region).expect("the region converts");
         assert_eq!((d.x, d.y, d.width, d.height), (80, 120, 160, 120), "{f:?}");
         assert_eq!(d.rgb.len(), 160 * 120 * 3);
         // The detail, shrunk 2 × 2, is the analysis frame's pixels there: the same picture.
@@ -162,47 +165,49 @@ fn frames_carry_the_full_resolution_detail_of_their_region() {
 }
 
 #[test]
-fn the_detail_is_converted_only_from_when_it_is_wanted() {
-    // Analysis asks for the next detail at a time: frames before it come without one (no
-    // full-resolution conversion), the first frame at or after it carries one again.
+fn the_detail_is_converted_only_when_analysis_asks_for_it() {
+    // Frames carry their decoded picture unconverted; a detail costs a conversion only for the
+    // frames asked, and frames of a camera without a detail region carry no picture.
     let clip = poster_clip(10);
-    let (frames_tx, frames_rx) = bounded(1);
+    let region = gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0);
+    let (frames_tx, frames_rx) = bounded(4);
     let (events_tx, _events_rx) = unbounded();
-    let mut spec = CameraSpec::new(CameraId::new("detail-wanted"), SourceSpec::File(clip));
+    let mut spec = CameraSpec::new(
+        CameraId::new("detail-asked"),
+        SourceSpec::File(clip.clone()),
+    );
     spec.interval = Duration::from_millis(500);
     spec.analysis_width = 160;
-    spec.detail_region = Some(gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0));
+    spec.detail_region = Some(region);
     let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
-    let first = frames_rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("a frame");
-    assert!(
-        first.detail.is_some(),
-        "before any request every frame carries its detail"
-    );
-    // The next detail is wanted 3 s of stream time after the first frame.
-    let wanted = first.time + Duration::from_secs(3);
-    camera.want_detail_from(wanted);
-    // Two frames may have been converted before the request: one in the channel, one waiting
-    // to be sent.
-    let frames: Vec<_> = frames_rx.iter().skip(2).take(10).collect();
-    let stats = camera.stats();
-    camera.stop();
+    let frames: Vec<_> = frames_rx.iter().take(10).collect();
     assert_eq!(frames.len(), 10);
-    for f in &frames {
-        assert_eq!(
-            f.detail.is_some(),
-            f.time >= wanted,
-            "frame {} at {:?} after the first",
-            f.seq,
-            f.time.duration_since(first.time)
-        );
-    }
-    assert!(frames.iter().any(|f| f.time >= wanted) && frames.iter().any(|f| f.time < wanted));
-    let with_detail = frames.iter().filter(|f| f.detail.is_some()).count() as u64;
-    // Counted: those above, the first, and at most the two skipped and two sent after them.
-    assert!(
-        (with_detail..=with_detail + 5).contains(&stats.details),
-        "{stats:?}"
+    assert!(frames
+        .iter()
+        .all(|f| f.source.is_some() && f.detail.is_none()));
+    assert_eq!(
+        camera.stats().details,
+        0,
+        "nothing converted before it is asked for"
     );
+    let asked: Vec<_> = frames
+        .iter()
+        .step_by(4)
+        .map(|f| f.source.as_ref().and_then(|p| p.detail(&region)))
+        .collect();
+    assert_eq!(asked.len(), 3);
+    assert!(asked.iter().all(Option::is_some));
+    assert_eq!(camera.stats().details, 3);
+    camera.stop();
+
+    let (frames_tx, frames_rx) = bounded(4);
+    let (events_tx, _events_rx) = unbounded();
+    let mut spec = CameraSpec::new(CameraId::new("no-detail"), SourceSpec::File(clip));
+    spec.interval = Duration::from_millis(500);
+    spec.analysis_width = 160;
+    let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
+    let frames: Vec<_> = frames_rx.iter().take(4).collect();
+    camera.stop();
+    assert_eq!(frames.len(), 4);
+    assert!(frames.iter().all(|f| f.source.is_none()));
 }

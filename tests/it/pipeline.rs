@@ -431,3 +431,95 @@ fn an_http_mjpeg_camera_is_analysed() {
     runtime.stop();
     server.join().expect("server thread");
 }
+
+#[test]
+fn a_tiled_detector_gets_the_full_resolution_detail_of_its_due_frames_alone() {
+    // The static-object detector makes every 0.2 s of the file due, so ingest decodes ahead of
+    // the tiled text detector (every 1 s). The text detector runs on the frames its schedule
+    // picks, each with its full-resolution detail, and only those are converted at full
+    // resolution (before, ingest guessed which frames would be wanted and converted 20 to 38
+    // details for these 12 runs).
+    let clip = poster_clip(12);
+    let mut camera = CameraConfig::new(
+        "file-tiles",
+        Source::File(clip),
+        vec![
+            DetectorConfig {
+                model: gridsight::config::STATIC_DETECTOR.to_string(),
+                interval: Duration::from_millis(200),
+                tiles: None,
+            },
+            DetectorConfig {
+                model: "text".to_string(),
+                interval: Duration::from_secs(1),
+                tiles: Some(gridsight::config::TilesConfig {
+                    scale: 2.0,
+                    region: gridsight::domain::BBox::new(0.0, 0.25, 1.0, 1.0),
+                    zones: Vec::new(),
+                }),
+            },
+        ],
+    );
+    camera.stall_timeout = Duration::from_secs(5);
+    let mut config = Config::new(
+        scratch().join("file-tiles.toml"),
+        scratch().join("file-tiles-data"),
+        vec![ModelRef {
+            name: "text".to_string(),
+            manifest: repo().join("models/ppocr-det/model.toml"),
+        }],
+        vec![camera],
+    );
+    config.inference = InferenceConfig {
+        workers: 1,
+        threads_per_worker: 2,
+        ..InferenceConfig::default()
+    };
+    let options = RunOptions {
+        analysis_width: 160,
+        ..RunOptions::default()
+    };
+    let runtime = Runtime::start(&config, options).expect("runtime starts");
+    let mut text_at = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline && !runtime.finished() {
+        if let Ok(RuntimeEvent::Detections {
+            model,
+            pts: Some(pts),
+            ..
+        }) = runtime.events().recv_timeout(Duration::from_millis(200))
+        {
+            if model == "text" {
+                text_at.push(pts.as_millis());
+            }
+        }
+    }
+    while let Ok(event) = runtime.events().try_recv() {
+        if let RuntimeEvent::Detections {
+            model,
+            pts: Some(pts),
+            ..
+        } = event
+        {
+            if model == "text" {
+                text_at.push(pts.as_millis());
+            }
+        }
+    }
+    let stats = runtime.camera_stats();
+    runtime.stop();
+    let expected: Vec<u128> = (0..12).map(|s| s * 1000).collect();
+    assert_eq!(
+        text_at, expected,
+        "the text detector's frames (ms into the file)"
+    );
+    let (_, stats) = stats
+        .iter()
+        .find(|(id, _)| id.as_str() == "file-tiles")
+        .expect("camera stats");
+    assert_eq!(
+        stats.details,
+        text_at.len() as u64,
+        "a detail converted for each tiled run and no other: {stats:?}"
+    );
+}

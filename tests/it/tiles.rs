@@ -240,6 +240,7 @@ fn tiles_are_cut_from_the_full_resolution_detail_and_mapped_to_the_analysis_fram
             height: rect.height,
             rgb: rect.crop_rgb(&full, sw).into(),
         })),
+        source: None,
     };
     let manifest =
         gridsight::inference::Manifest::load(&repo().join("models/ppocr-det/model.toml"))
