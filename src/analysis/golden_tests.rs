@@ -314,4 +314,5 @@ golden!(
     mask,
     signage_presence,
     signage_on_goods,
+    signage_lines,
 );

@@ -304,6 +304,18 @@ impl Baseline {
     }
 }
 
+/// Whether two text boxes read as lines of one sign: one above the other, overlapping across at
+/// least half the narrower one's width, with a gap no taller than the taller of them. Boxes side
+/// by side, or more than a line's height apart, are separate signs.
+fn lines_of_one_sign(a: &BBox, b: &BBox) -> bool {
+    let overlap = a.x2.min(b.x2) - a.x1.max(b.x1);
+    let narrower = (a.x2 - a.x1).min(b.x2 - b.x1);
+    let (upper, lower) = if a.y1 <= b.y1 { (a, b) } else { (b, a) };
+    let gap = lower.y1 - upper.y2;
+    let taller = (a.y2 - a.y1).max(b.y2 - b.y1);
+    narrower > 0.0 && overlap >= 0.5 * narrower && gap <= taller
+}
+
 /// A live track with the zones it is in, as [`Rules::update`] sees it.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
@@ -507,11 +519,13 @@ impl Rules {
 
     /// Whether a box of `category` is at the spot of an earlier candidate's box: IoU ≥
     /// `spot_iou`; for signage also half of the smaller box inside the larger, since a poster is
-    /// found now as one box, now as its separate lines.
+    /// found now as one box, now as its separate lines, and a box just above or below, since one
+    /// of its lines may be found only later ([`lines_of_one_sign`]).
     fn same_spot(&self, category: Category, earlier: &BBox, bbox: &BBox) -> bool {
         earlier.iou(bbox) >= self.config.spot_iou
             || (category == Category::IllegalSignage
-                && earlier.share_inside(bbox).max(bbox.share_inside(earlier)) >= 0.5)
+                && (earlier.share_inside(bbox).max(bbox.share_inside(earlier)) >= 0.5
+                    || lines_of_one_sign(earlier, bbox)))
     }
 
     fn find(
