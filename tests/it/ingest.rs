@@ -211,3 +211,55 @@ fn the_detail_is_converted_only_when_analysis_asks_for_it() {
     assert_eq!(frames.len(), 4);
     assert!(frames.iter().all(|f| f.source.is_none()));
 }
+
+/// The H.264 stream an MP4 file holds (its `mdat` box); the rest is headers with the time of
+/// writing.
+fn h264_of(path: &std::path::Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).expect("read mp4");
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"mdat")
+        .expect("an mdat box");
+    let size = u32::from_be_bytes(bytes[at - 4..at].try_into().expect("4 bytes")) as usize;
+    bytes[at + 4..at - 4 + size].to_vec()
+}
+
+#[test]
+fn a_rendered_street_encodes_to_the_same_video_every_time() {
+    // Scenes are measured (gridsight eval) and replayed in tests: the same frames must give the
+    // same stream each time they are encoded, bit for bit.
+    use gridsight::ingest::media::{encode_rgb_frames, ClipSpec};
+    use gridsight::synth::{Scene, SceneSpec};
+    let scene = Scene::new(SceneSpec::demo()).expect("demo scene");
+    let (width, height) = (scene.spec().width, scene.spec().height);
+    let frames: Vec<Vec<u8>> = (0..50u64)
+        .map(|i| {
+            let mut rgb = vec![0u8; scene.frame_len()];
+            scene.render(40 * 5 + i, &mut rgb).expect("render");
+            rgb
+        })
+        .collect();
+    let clip = ClipSpec {
+        width,
+        height,
+        fps: 5,
+        seconds: 10,
+        gop_frames: 10,
+        bitrate_kbps: (width * height / 400).max(400),
+        text: None,
+    };
+    let streams: Vec<Vec<u8>> = (0..2)
+        .map(|k| {
+            let path = crate::common::scratch().join(format!("same-street-{k}.mp4"));
+            encode_rgb_frames(&path, &clip, |i, rgb| {
+                rgb.copy_from_slice(&frames[i as usize]);
+                Ok(())
+            })
+            .expect("encode");
+            h264_of(&path)
+        })
+        .collect();
+    assert!(streams[0].len() > 100_000, "{} bytes", streams[0].len());
+    assert_eq!(streams[0].len(), streams[1].len(), "stream sizes");
+    assert!(streams[0] == streams[1], "the two streams differ");
+}
