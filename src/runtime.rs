@@ -195,6 +195,9 @@ struct CameraSlot {
     analysis: CameraAnalysis,
     calibration: Option<Calibration>,
     jobs: VecDeque<FrameJob>,
+    /// Frames of the current stream the dispatcher has taken in (compared with what ingest
+    /// handed out, to tell when a file is done).
+    frames_in: u64,
     /// The last analysed frames, for the "before" part of evidence clips.
     recent: VecDeque<Arc<Frame>>,
     /// Candidates waiting for the "after" part of their clip.
@@ -538,6 +541,7 @@ impl Runtime {
                 analysis,
                 calibration: camera.calibration.clone(),
                 jobs: VecDeque::new(),
+                frames_in: 0,
                 recent: VecDeque::new(),
                 clips: Vec::new(),
             },
@@ -605,9 +609,11 @@ impl Runtime {
     pub fn finished(&self) -> bool {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         !slots.is_empty()
-            && slots
-                .values()
-                .all(|s| !s.live && s.camera.status() == CameraStatus::Ended)
+            && slots.values().all(|s| {
+                !s.live
+                    && s.camera.status() == CameraStatus::Ended
+                    && s.frames_in >= s.camera.stats().frames_out
+            })
             && self.in_flight.load(Ordering::SeqCst) == 0
     }
 
@@ -739,8 +745,7 @@ impl Dispatcher {
                 recv(responses) -> response => if let Ok(r) = response { self.on_response(r) },
                 recv(camera_events) -> event => if let Ok(e) = event {
                     if e.status == CameraStatus::Ended {
-                        // No more frames will come: clips are as long as they get.
-                        self.flush_clips(&e.camera);
+                        self.clips_at_end(&e.camera);
                     }
                     let _ = self.events.send(RuntimeEvent::Camera(e));
                 },
@@ -776,6 +781,15 @@ impl Dispatcher {
         }
     }
 
+    /// A file camera that has ended and whose frames are all analysed has no "after" frames to
+    /// give: its candidates waiting for them are stored with the clips as long as they got.
+    fn clips_at_end(&mut self, camera: &CameraId) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get_mut(camera) {
+            release_clips_at_end(slot, &self.cases);
+        }
+    }
+
     fn on_frame(&mut self, mut frame: Frame, stop: &AtomicBool) {
         let camera = frame.camera.clone();
         // The decoded picture is held no longer than this call: only the part a tiled
@@ -791,6 +805,7 @@ impl Dispatcher {
                 // settings): its times belong to the old stream.
                 return;
             }
+            slot.frames_in += 1;
             let due: Vec<(usize, Option<Arc<Tiling>>)> = slot
                 .detectors
                 .iter_mut()
@@ -1012,6 +1027,7 @@ impl Dispatcher {
             }
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
+        release_clips_at_end(slot, &self.cases);
     }
 
     /// Geo-tags a candidate and gives it the city's event code.
@@ -1083,6 +1099,20 @@ impl Dispatcher {
         self.period_started = Instant::now();
         let _ = self.events.send(RuntimeEvent::Summary(summary));
         dropped_ingest
+    }
+}
+
+/// Hands the candidates waiting for the "after" part of their clip to the cases thread when no
+/// more frame can come: the camera is a file that has ended and every job is analysed. (Its
+/// end may come before the last frames are analysed, and a candidate of those frames would
+/// otherwise wait for frames that never come.)
+fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
+    if slot.clips.is_empty() || !slot.jobs.is_empty() || slot.camera.status() != CameraStatus::Ended
+    {
+        return;
+    }
+    for pending in slot.clips.drain(..) {
+        let _ = cases.send(pending.job);
     }
 }
 

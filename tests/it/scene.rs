@@ -65,6 +65,19 @@ pub(crate) fn scene_video() -> std::path::PathBuf {
         .clone()
 }
 
+/// Rules that make a static object on the sidewalk a candidate after `dwell`.
+fn occupation_after(dwell: Duration) -> RuleSet {
+    let mut rules = RuleSet::default();
+    rules.defaults.insert(
+        gridsight::analysis::Category::SidewalkOccupation,
+        Rule {
+            min_dwell: dwell,
+            ..Rule::default_for(gridsight::analysis::Category::SidewalkOccupation)
+        },
+    );
+    rules
+}
+
 #[test]
 fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_restart() {
     let dir = scratch().join("scene-e2e");
@@ -128,15 +141,7 @@ fn a_stack_on_a_generated_street_becomes_one_geo_tagged_case_and_survives_a_rest
         kind: ZoneKind::NoVending,
         polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)],
     }];
-    let mut rules = RuleSet::default();
-    rules.defaults.insert(
-        gridsight::analysis::Category::SidewalkOccupation,
-        Rule {
-            min_dwell: Duration::from_secs(20),
-            ..Rule::default_for(gridsight::analysis::Category::SidewalkOccupation)
-        },
-    );
-    cam.rules = rules;
+    cam.rules = occupation_after(Duration::from_secs(20));
     cam.calibration = Some(calibration);
     let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&data);
@@ -329,4 +334,106 @@ min_dwell = 20
         "no new case after the restart:\n{stdout}"
     );
     assert_eq!(count_cases(), 1);
+}
+
+#[test]
+fn a_candidate_of_a_files_last_seconds_is_stored_before_the_run_counts_as_finished() {
+    // A file's end reaches analysis while its last frames still wait for the text detector. A
+    // candidate of those frames waits for frames after it for its clip, which never come: it
+    // must still be stored, and the run finish, without a stop.
+    let dir = scratch().join("scene-last-seconds");
+    let camera = |video: &std::path::Path, text_every: Option<Duration>| {
+        let mut detectors = vec![DetectorConfig {
+            model: "static".to_string(),
+            interval: Duration::from_secs(1),
+            tiles: None,
+        }];
+        if let Some(interval) = text_every {
+            detectors.push(DetectorConfig {
+                model: "text".to_string(),
+                interval,
+                tiles: Some(gridsight::config::TilesConfig {
+                    scale: 2.0,
+                    region: gridsight::domain::BBox::new(0.0, 0.3, 1.0, 1.0),
+                    zones: Vec::new(),
+                }),
+            });
+        }
+        let mut cam = CameraConfig::new("street-end", Source::File(video.to_path_buf()), detectors);
+        cam.zones = vec![Zone {
+            id: "sidewalk".to_string(),
+            kind: ZoneKind::NoVending,
+            polygon: vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)],
+        }];
+        cam.rules = occupation_after(Duration::from_secs(20));
+        cam
+    };
+    // Whether a run finished by itself, and the seconds into the file of its candidates.
+    let run = |cam: CameraConfig| -> (bool, Vec<f64>) {
+        let data = dir.join("data");
+        let _ = std::fs::remove_dir_all(&data);
+        let config = Config::new(
+            dir.join("pipeline.toml"),
+            data,
+            vec![ModelRef {
+                name: "text".to_string(),
+                manifest: repo().join("models/ppocr-det/model.toml"),
+            }],
+            vec![cam],
+        );
+        let runtime = Runtime::start(&config, RunOptions::default()).expect("runtime");
+        let mut origin = None;
+        let finished = wait_for(
+            &runtime,
+            Duration::from_secs(120),
+            |e| {
+                if let RuntimeEvent::StaticObjects {
+                    time, pts: Some(p), ..
+                } = e
+                {
+                    origin.get_or_insert(*time - *p);
+                }
+            },
+            |_| runtime.finished() && runtime.events().is_empty(),
+        );
+        let cases = runtime
+            .block_on(runtime.store().list(&CaseFilter::default(), None, 100))
+            .expect("list cases")
+            .cases;
+        runtime.stop();
+        let origin = origin.expect("static regions were reported");
+        let at = cases
+            .iter()
+            .map(|c| {
+                c.detected_at
+                    .duration_since(origin)
+                    .expect("after the start")
+                    .as_secs_f64()
+            })
+            .collect();
+        (finished, at)
+    };
+
+    // The stack's candidate comes mid-file on the 90 s street.
+    let (finished, at) = run(camera(&scene_video(), None));
+    assert!(finished, "the run finishes by itself");
+    let [first] = at[..] else {
+        panic!("one candidate: {at:?}")
+    };
+    // The same street cut two seconds after it, with the text detector on every analysed frame
+    // (slower than decoding, so the file ends well before its last frames are analysed).
+    let short = SceneSpec {
+        duration_s: (first + 2.0).ceil(),
+        ..spec()
+    };
+    let video = gridsight::scenes::write_scene(short, &dir, "street", &mut |_, _| {})
+        .expect("render the shorter street")
+        .video;
+    let (finished, at) = run(camera(&video, Some(Duration::from_secs(1))));
+    assert!(finished, "the run finishes by itself: {at:?}");
+    assert_eq!(at.len(), 1, "one candidate, stored before the stop: {at:?}");
+    assert!(
+        (at[0] - first).abs() < 0.5,
+        "the candidate at {at:?}, not {first:.1} s"
+    );
 }
