@@ -12,7 +12,10 @@
 //!   decoder, before colour conversion and scaling;
 //! - due frames are converted and scaled on the GStreamer side to RGB at the analysis width;
 //! - the latest decoded full-resolution frame is kept as is for evidence and converted only when
-//!   someone asks (`Camera::snapshot`).
+//!   someone asks (`Camera::snapshot`);
+//! - for a camera whose detector tiles a region (`CameraSpec::detail_region`), each analysis frame
+//!   carries the decoded frame it was scaled from, unconverted (`Frame::source`); analysis
+//!   converts the region from it only on the frames that detector is due on.
 //!
 //! Also here: `probe` (what a URI carries: codec, size, fps, GOP), `media` (camera-like test clips)
 //! and `rtsp_server` (an in-process RTSP server for tests and benchmarks).

@@ -35,9 +35,20 @@ fn rtsp(url: String) -> Source {
 }
 
 fn start(cameras: Vec<CameraConfig>) -> Runtime {
+    let options = RunOptions {
+        analysis_width: 320,
+        backoff_min: Duration::from_millis(300),
+        backoff_max: Duration::from_secs(1),
+        ..RunOptions::default()
+    };
+    start_in("data", cameras, options)
+}
+
+/// A runtime with the text detector, its store under `scratch()/data_dir`.
+fn start_in(data_dir: &str, cameras: Vec<CameraConfig>, options: RunOptions) -> Runtime {
     let mut config = Config::new(
         scratch().join("pipeline.toml"),
-        scratch().join("data"),
+        scratch().join(data_dir),
         vec![ModelRef {
             name: "text".to_string(),
             manifest: repo().join("models/ppocr-det/model.toml"),
@@ -48,12 +59,6 @@ fn start(cameras: Vec<CameraConfig>) -> Runtime {
         workers: 1,
         threads_per_worker: 2,
         ..InferenceConfig::default()
-    };
-    let options = RunOptions {
-        analysis_width: 320,
-        backoff_min: Duration::from_millis(300),
-        backoff_max: Duration::from_secs(1),
-        ..RunOptions::default()
     };
     Runtime::start(&config, options).expect("runtime starts")
 }
@@ -461,51 +466,26 @@ fn a_tiled_detector_gets_the_full_resolution_detail_of_its_due_frames_alone() {
         ],
     );
     camera.stall_timeout = Duration::from_secs(5);
-    let mut config = Config::new(
-        scratch().join("file-tiles.toml"),
-        scratch().join("file-tiles-data"),
-        vec![ModelRef {
-            name: "text".to_string(),
-            manifest: repo().join("models/ppocr-det/model.toml"),
-        }],
-        vec![camera],
-    );
-    config.inference = InferenceConfig {
-        workers: 1,
-        threads_per_worker: 2,
-        ..InferenceConfig::default()
-    };
     let options = RunOptions {
         analysis_width: 160,
         ..RunOptions::default()
     };
-    let runtime = Runtime::start(&config, options).expect("runtime starts");
+    let runtime = start_in("file-tiles-data", vec![camera], options);
     let mut text_at = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline && !runtime.finished() {
-        if let Ok(RuntimeEvent::Detections {
-            model,
-            pts: Some(pts),
-            ..
-        }) = runtime.events().recv_timeout(Duration::from_millis(200))
-        {
-            if model == "text" {
-                text_at.push(pts.as_millis());
-            }
-        }
-    }
-    while let Ok(event) = runtime.events().try_recv() {
-        if let RuntimeEvent::Detections {
-            model,
-            pts: Some(pts),
-            ..
-        } = event
-        {
-            if model == "text" {
-                text_at.push(pts.as_millis());
-            }
-        }
-    }
+    let finished = wait_for(
+        &runtime,
+        Duration::from_secs(120),
+        |e| match e {
+            RuntimeEvent::Detections {
+                model,
+                pts: Some(pts),
+                ..
+            } if model == "text" => text_at.push(pts.as_millis()),
+            _ => {}
+        },
+        |_| runtime.finished() && runtime.events().is_empty(),
+    );
+    assert!(finished, "the file is analysed to its end");
     let stats = runtime.camera_stats();
     runtime.stop();
     let expected: Vec<u128> = (0..12).map(|s| s * 1000).collect();
