@@ -775,9 +775,7 @@ impl Dispatcher {
     fn flush_clips(&mut self, camera: &CameraId) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(slot) = slots.get_mut(camera) {
-            for pending in slot.clips.drain(..) {
-                let _ = self.cases.send(pending.job);
-            }
+            send_clips(slot, &self.cases);
         }
     }
 
@@ -813,12 +811,12 @@ impl Dispatcher {
                     is_due(&mut d.last, d.interval, frame.time).then(|| (d.model, d.tiling.clone()))
                 })
                 .collect();
-            let tiled_due = due.iter().any(|(_, tiling)| tiling.is_some());
-            if let (true, Some(source), Some(region)) = (tiled_due, source, slot.spec.detail_region)
-            {
-                frame.detail = source.detail(&region).map(Arc::new);
-                if frame.detail.is_none() {
-                    tracing::debug!(camera = %camera, seq = frame.seq, "The full-resolution detail could not be converted; tiles come from the analysis frame.");
+            if due.iter().any(|(_, tiling)| tiling.is_some()) {
+                if let (Some(source), Some(region)) = (source, slot.spec.detail_region) {
+                    frame.detail = source.detail(&region).map(Arc::new);
+                    if frame.detail.is_none() {
+                        tracing::debug!(camera = %camera, seq = frame.seq, "The full-resolution detail could not be converted; tiles come from the analysis frame.");
+                    }
                 }
             }
             let frame = Arc::new(frame);
@@ -1107,10 +1105,15 @@ impl Dispatcher {
 /// end may come before the last frames are analysed, and a candidate of those frames would
 /// otherwise wait for frames that never come.)
 fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
-    if slot.clips.is_empty() || !slot.jobs.is_empty() || slot.camera.status() != CameraStatus::Ended
+    if !slot.clips.is_empty() && slot.jobs.is_empty() && slot.camera.status() == CameraStatus::Ended
     {
-        return;
+        send_clips(slot, cases);
     }
+}
+
+/// Hands every candidate still waiting for its clip to the cases thread, with the clip as long
+/// as it got.
+fn send_clips(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
     for pending in slot.clips.drain(..) {
         let _ = cases.send(pending.job);
     }
