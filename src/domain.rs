@@ -141,9 +141,10 @@ pub struct Frame {
     /// A part of the same picture at the source's own resolution, when a detector needs more
     /// pixels than the analysis frame has (text detection on tiles); `None` otherwise.
     pub detail: Option<Arc<FrameDetail>>,
-    /// The decoded picture itself, for cameras whose detectors may need a detail: kept (not
-    /// converted) while the frame waits for analysis, which converts the part it needs when a
-    /// tiled detector is due on this very frame ([`SourcePicture::detail`]) and lets it go.
+    /// The decoded picture itself, kept (not converted) while the frame waits for analysis.
+    /// Analysis converts the part a tiled detector needs when one is due on this very frame
+    /// ([`SourcePicture::detail`]), and the whole picture when a candidate is found on it (the
+    /// evidence, [`SourcePicture::whole`]); frames no detector is due on let it go at once.
     pub source: Option<Arc<dyn SourcePicture>>,
 }
 
@@ -152,6 +153,9 @@ pub trait SourcePicture: Send + Sync {
     /// `region` (normalised to the picture) converted to packed RGB at full resolution; `None`
     /// when the region is empty or the picture cannot be converted.
     fn detail(&self, region: &BBox) -> Option<FrameDetail>;
+
+    /// The whole picture converted to packed RGB at full resolution.
+    fn whole(&self) -> Option<FrameDetail>;
 }
 
 /// A part of a frame at the source's own resolution.

@@ -40,7 +40,7 @@ use crate::analysis::{
 };
 use crate::cases::{self, CaseStore, CategoryTable, NewCandidate, Spool};
 use crate::config::{CameraConfig, Config, Source, TilesConfig, STATIC_DETECTOR};
-use crate::domain::{BBox, CameraId, CameraStatus, Detection, Frame};
+use crate::domain::{BBox, CameraId, CameraStatus, Detection, Frame, SourcePicture};
 use crate::geo::{Calibration, GridLayer};
 use crate::inference::{
     self, InferencePool, Manifest, ModelKind, PoolConfig, Request, Response, TiledFrame, Tiling,
@@ -179,6 +179,9 @@ impl StaticSlot {
 /// A frame some detectors are due on, waiting for their results.
 struct FrameJob {
     frame: Arc<Frame>,
+    /// The frame's decoded picture ([`Frame::source`]), held until its detectors have answered:
+    /// a candidate found on the frame takes it, whole, as its evidence.
+    picture: Option<Arc<dyn SourcePicture>>,
     waiting: usize,
     results: Vec<(DetectorKind, Vec<Observation>)>,
 }
@@ -790,8 +793,9 @@ impl Dispatcher {
 
     fn on_frame(&mut self, mut frame: Frame, stop: &AtomicBool) {
         let camera = frame.camera.clone();
-        // The decoded picture is held no longer than this call: only the part a tiled
-        // detector due now needs is converted from it.
+        // The decoded picture stays with the frame's job, not with the frame (whose clones go
+        // into the inference queue and the evidence clip): only the part a tiled detector due
+        // now needs is converted from it, and it is let go when the job is done.
         let source = frame.source.take();
         let (frame, due, live) = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
@@ -812,7 +816,7 @@ impl Dispatcher {
                 })
                 .collect();
             if due.iter().any(|(_, tiling)| tiling.is_some()) {
-                if let (Some(source), Some(region)) = (source, slot.spec.detail_region) {
+                if let (Some(source), Some(region)) = (&source, slot.spec.detail_region) {
                     frame.detail = source.detail(&region).map(Arc::new);
                     if frame.detail.is_none() {
                         tracing::debug!(camera = %camera, seq = frame.seq, "The full-resolution detail could not be converted; tiles come from the analysis frame.");
@@ -844,8 +848,17 @@ impl Dispatcher {
             if due.is_empty() && results.is_empty() {
                 return;
             }
+            // A camera whose analysis lags far behind its stream holds pictures up to a budget;
+            // the evidence of a candidate on a frame past it shows the latest frame instead.
+            let held: usize = slot
+                .jobs
+                .iter()
+                .filter(|j| j.picture.is_some())
+                .map(|j| picture_bytes(&j.frame))
+                .sum();
             slot.jobs.push_back(FrameJob {
                 frame: Arc::clone(&frame),
+                picture: source.filter(|_| held + picture_bytes(&frame) <= HELD_PICTURES_BYTES),
                 waiting: due.len(),
                 results,
             });
@@ -999,6 +1012,7 @@ impl Dispatcher {
             }
             // Static first, then objects, then text: the same order on every replay.
             job.results.sort_by_key(|(kind, _)| *kind);
+            let mut evidence: Option<Option<Snapshot>> = None;
             for (kind, observations) in &job.results {
                 let frame = analysis::RgbView {
                     width: job.frame.width,
@@ -1010,7 +1024,9 @@ impl Dispatcher {
                         .update_seen(job.frame.time, *kind, observations, frame);
                 for candidate in candidates {
                     let new = self.new_candidate(&candidate, slot.calibration.as_ref());
-                    let snapshot = slot.camera.snapshot();
+                    let snapshot = evidence
+                        .get_or_insert_with(|| evidence_picture(&job, &slot.camera))
+                        .clone();
                     self.in_flight.fetch_add(1, Ordering::SeqCst);
                     slot.clips.push(PendingClip {
                         job: CaseJob {
@@ -1098,6 +1114,34 @@ impl Dispatcher {
         let _ = self.events.send(RuntimeEvent::Summary(summary));
         dropped_ingest
     }
+}
+
+/// Memory one camera's jobs may hold in full-resolution pictures for the evidence: about 60
+/// frames of 1080p. Files are read ahead of a slow detector by a few dozen frames; a live camera
+/// whose analysis lags behind its stream may reach it.
+const HELD_PICTURES_BYTES: usize = 192 << 20;
+
+/// What a frame's decoded picture takes in memory (decoders give 4:2:0, 1.5 bytes a pixel).
+fn picture_bytes(frame: &Frame) -> usize {
+    frame.source_width as usize * frame.source_height as usize * 3 / 2
+}
+
+/// The picture a candidate found on `job`'s frame is shown on: that frame at full resolution, or
+/// the camera's latest frame when the frame came without its picture (no timestamp, or
+/// [`HELD_PICTURES_BYTES`] reached).
+fn evidence_picture(job: &FrameJob, camera: &Camera) -> Option<Snapshot> {
+    let whole = job.picture.as_ref().and_then(|p| p.whole());
+    if whole.is_none() {
+        tracing::debug!(camera = %job.frame.camera, seq = job.frame.seq, "No picture of the candidate's own frame; the evidence shows the latest one.");
+    }
+    whole
+        .map(|d| Snapshot {
+            width: d.width,
+            height: d.height,
+            rgb: d.rgb.to_vec(),
+            pts: job.frame.pts,
+        })
+        .or_else(|| camera.snapshot())
 }
 
 /// Hands the candidates waiting for the "after" part of their clip to the cases thread when no

@@ -81,9 +81,9 @@ pub(crate) struct Shared {
     pub(crate) key_only: AtomicBool,
     pub(crate) evidence: Mutex<Option<gst::Sample>>,
     /// The last due frames at full resolution, oldest first, kept (as references, not copies)
-    /// until the analysis branch hands out the same frame, which then carries its picture (see
-    /// `CameraSpec::detail_region`); empty when the camera needs no detail.
-    pub(crate) details: Mutex<std::collections::VecDeque<gst::Sample>>,
+    /// until the analysis branch hands out the same frame, which then carries its picture
+    /// (`Frame::source`).
+    pub(crate) pictures: Mutex<std::collections::VecDeque<gst::Sample>>,
     pub(crate) details_out: AtomicU64,
     pub(crate) stopping: AtomicBool,
 }
@@ -178,7 +178,7 @@ impl Camera {
             gop_ms: AtomicU64::new(0),
             key_only: AtomicBool::new(false),
             evidence: Mutex::new(None),
-            details: Mutex::new(std::collections::VecDeque::new()),
+            pictures: Mutex::new(std::collections::VecDeque::new()),
             details_out: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         });

@@ -11,11 +11,14 @@
 //! - otherwise every frame is decoded, and frames that are not due are dropped right after the
 //!   decoder, before colour conversion and scaling;
 //! - due frames are converted and scaled on the GStreamer side to RGB at the analysis width;
-//! - the latest decoded full-resolution frame is kept as is for evidence and converted only when
-//!   someone asks (`Camera::snapshot`);
-//! - for a camera whose detector tiles a region (`CameraSpec::detail_region`), each analysis frame
-//!   carries the decoded frame it was scaled from, unconverted (`Frame::source`); analysis
-//!   converts the region from it only on the frames that detector is due on.
+//! - each analysis frame carries the decoded frame it was scaled from, unconverted (a reference,
+//!   not a copy: `Frame::source`). Analysis converts a tiled detector's region
+//!   (`CameraSpec::detail_region`) from it only on the frames that detector is due on, and the
+//!   whole picture only for a frame a candidate is found on (its evidence); it lets the picture go
+//!   as soon as the frame's detectors have answered. So the pictures held are those of the frames
+//!   in flight, a few per camera;
+//! - the latest decoded full-resolution frame is also kept for the live view and the signage
+//!   baseline, and converted only when someone asks (`Camera::snapshot`).
 //!
 //! Also here: `probe` (what a URI carries: codec, size, fps, GOP), `media` (camera-like test clips)
 //! and `rtsp_server` (an in-process RTSP server for tests and benchmarks).
@@ -136,9 +139,9 @@ pub struct CameraSpec {
     pub backoff_min: Duration,
     pub backoff_max: Duration,
     /// A part of the picture (normalised) that a detector needs at the source's own resolution
-    /// (text detection on tiles). With it each frame carries its decoded picture
-    /// (`Frame::source`), from which analysis converts that part on the frames the detector is
-    /// due on (`Frame::detail`). `None`: analysis frames only.
+    /// (text detection on tiles): analysis converts it from the decoded picture each frame
+    /// carries (`Frame::source`) on the frames the detector is due on (`Frame::detail`).
+    /// `None`: no detector needs one.
     pub detail_region: Option<BBox>,
 }
 

@@ -403,7 +403,6 @@ fn attach_pacer(queue: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>) {
     let pacer = Mutex::new(Pacer::new(spec.interval));
     let shared = Arc::clone(shared);
     let live = spec.source.is_live();
-    let keep_details = spec.detail_region.is_some();
     pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
@@ -431,23 +430,22 @@ fn attach_pacer(queue: &gst::Element, spec: &CameraSpec, shared: &Arc<Shared>) {
                 }
             }
             let sample = gst::Sample::builder().buffer(buffer).caps(&caps).build();
-            if keep_details {
-                let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
-                details.push_back(sample.clone());
-                // The analysis branch holds at most a few frames (queue of 2, appsink of 1);
-                // older ones were dropped on the way.
-                while details.len() > MAX_DETAILS {
-                    details.pop_front();
-                }
+            let mut pictures = shared.pictures.lock().unwrap_or_else(|p| p.into_inner());
+            pictures.push_back(sample.clone());
+            // The analysis branch holds at most a few frames (queue of 2, appsink of 1);
+            // older ones were dropped on the way.
+            while pictures.len() > MAX_PICTURES {
+                pictures.pop_front();
             }
+            drop(pictures);
             *shared.evidence.lock().unwrap_or_else(|p| p.into_inner()) = Some(sample);
         }
         gst::PadProbeReturn::Ok
     });
 }
 
-/// Full-resolution due frames kept until their analysis frame takes them (see `Shared::details`).
-const MAX_DETAILS: usize = 8;
+/// Full-resolution due frames kept until their analysis frame takes them (`Shared::pictures`).
+const MAX_PICTURES: usize = 8;
 
 fn attach_sink(
     sink: &gst_app::AppSink,
@@ -460,7 +458,6 @@ fn attach_sink(
     let frames = frames.clone();
     let camera = spec.id.clone();
     let live = spec.source.is_live();
-    let keep_source = spec.detail_region.is_some();
     let mut seq = 0u64;
     let started = SystemTime::now();
     sink.set_callbacks(
@@ -469,11 +466,9 @@ fn attach_sink(
                 let sample = sink.pull_sample().map_err(|_| gst::FlowError::Flushing)?;
                 let mut frame = to_frame(&sample, &camera, seq, live, started, &shared)
                     .ok_or(gst::FlowError::Error)?;
-                if keep_source {
-                    frame.source = take_source(&shared, frame.pts);
-                    if frame.source.is_none() {
-                        tracing::debug!(camera = %camera, seq, "No full-resolution picture for a frame.");
-                    }
+                frame.source = take_source(&shared, frame.pts);
+                if frame.source.is_none() {
+                    tracing::debug!(camera = %camera, seq, "No full-resolution picture for a frame.");
                 }
                 seq += 1;
                 shared.mark_streaming(epoch);
@@ -511,19 +506,20 @@ fn attach_sink(
 /// The full-resolution picture kept for the analysis frame at `pts` (dropping older ones).
 fn take_source(shared: &Arc<Shared>, pts: Option<Duration>) -> Option<Arc<dyn SourcePicture>> {
     let pts = gst::ClockTime::from_nseconds(pts?.as_nanos() as u64);
-    let mut details = shared.details.lock().unwrap_or_else(|p| p.into_inner());
-    let at = details
+    let mut pictures = shared.pictures.lock().unwrap_or_else(|p| p.into_inner());
+    let at = pictures
         .iter()
         .position(|s| s.buffer().and_then(|b| b.pts()) == Some(pts))?;
-    let sample = details.get(at)?.clone();
-    details.drain(..=at);
+    let sample = pictures.get(at)?.clone();
+    pictures.drain(..=at);
     Some(Arc::new(Picture {
         sample,
         shared: Arc::clone(shared),
     }))
 }
 
-/// A decoded picture handed to analysis with its frame; converted only in the part asked for.
+/// A decoded picture handed to analysis with its frame; converted only in the part asked for
+/// (a tiled detector's region), or whole for the evidence of a candidate found on the frame.
 struct Picture {
     sample: gst::Sample,
     shared: Arc<Shared>,
@@ -534,6 +530,10 @@ impl SourcePicture for Picture {
         let detail = detail_of(&self.sample, region)?;
         self.shared.details_out.fetch_add(1, Ordering::Relaxed);
         Some(detail)
+    }
+
+    fn whole(&self) -> Option<FrameDetail> {
+        detail_of(&self.sample, &BBox::new(0.0, 0.0, 1.0, 1.0))
     }
 }
 

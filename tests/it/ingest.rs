@@ -167,7 +167,7 @@ fn frames_carry_the_full_resolution_detail_of_their_region() {
 #[test]
 fn the_detail_is_converted_only_when_analysis_asks_for_it() {
     // Frames carry their decoded picture unconverted; a detail costs a conversion only for the
-    // frames asked, and frames of a camera without a detail region carry no picture.
+    // frames asked.
     let clip = poster_clip(10);
     let region = gridsight::domain::BBox::new(0.25, 0.5, 0.75, 1.0);
     let (frames_tx, frames_rx) = bounded(4);
@@ -207,9 +207,20 @@ fn the_detail_is_converted_only_when_analysis_asks_for_it() {
     spec.analysis_width = 160;
     let camera = Camera::start(spec, frames_tx, events_tx).expect("camera");
     let frames: Vec<_> = frames_rx.iter().take(4).collect();
-    camera.stop();
     assert_eq!(frames.len(), 4);
-    assert!(frames.iter().all(|f| f.source.is_none()));
+    // Without a detail region frames still carry their picture, for the evidence of a
+    // candidate found on them: converted whole, and not counted as a detail.
+    let whole = frames[3]
+        .source
+        .as_ref()
+        .and_then(|p| p.whole())
+        .expect("the picture converts whole");
+    assert_eq!(
+        (whole.x, whole.y, whole.width, whole.height),
+        (0, 0, 320, 240)
+    );
+    assert_eq!(camera.stats().details, 0);
+    camera.stop();
 }
 
 /// The H.264 stream an MP4 file holds (its `mdat` box); the rest is headers with the time of

@@ -4,11 +4,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gridsight::analysis::{Category, Rule};
+use gridsight::cases::{CaseFilter, EvidenceKind};
 use gridsight::config::{
     CameraConfig, Config, DetectorConfig, InferenceConfig, ModelRef, RtspTransport, Source,
 };
 use gridsight::domain::{CameraId, CameraStatus};
 use gridsight::ingest::rtsp_server::RtspServer;
+use gridsight::ingest::{Camera, CameraSpec, SourceSpec};
 use gridsight::runtime::{RunOptions, Runtime, RuntimeEvent};
 
 use crate::common::{poster_clip, repo, scratch, wait_for};
@@ -502,4 +505,117 @@ fn a_tiled_detector_gets_the_full_resolution_detail_of_its_due_frames_alone() {
         text_at.len() as u64,
         "a detail converted for each tiled run and no other: {stats:?}"
     );
+}
+
+#[test]
+fn the_evidence_shows_the_frame_the_candidate_was_found_on() {
+    // The poster clip's test pattern moves 2 px a frame, so every frame is told apart. The
+    // static-object detector makes every 0.2 s of the file due and the text detector is slower
+    // than that, so ingest decodes ahead of analysis: the latest decoded frame (what the
+    // evidence showed before) is seconds past the one the sign was found on.
+    let clip = poster_clip(12);
+    let mut camera = CameraConfig::new(
+        "file-evidence",
+        Source::File(clip.clone()),
+        vec![
+            DetectorConfig {
+                model: gridsight::config::STATIC_DETECTOR.to_string(),
+                interval: Duration::from_millis(200),
+                tiles: None,
+            },
+            DetectorConfig {
+                model: "text".to_string(),
+                interval: Duration::from_millis(600),
+                tiles: None,
+            },
+        ],
+    );
+    camera.stall_timeout = Duration::from_secs(5);
+    camera.rules.defaults.insert(
+        Category::IllegalSignage,
+        Rule {
+            min_dwell: Duration::from_secs(3),
+            ..Rule::default_for(Category::IllegalSignage)
+        },
+    );
+    let options = RunOptions {
+        analysis_width: 160,
+        ..RunOptions::default()
+    };
+    let data = scratch().join("file-evidence-data");
+    let runtime = start_in("file-evidence-data", vec![camera], options);
+    // A file's frame times are the stream's start plus the frame's position.
+    let mut start = None;
+    let finished = wait_for(
+        &runtime,
+        Duration::from_secs(120),
+        |e| {
+            if let RuntimeEvent::Detections {
+                time,
+                pts: Some(pts),
+                ..
+            } = e
+            {
+                start.get_or_insert(*time - *pts);
+            }
+        },
+        |_| runtime.finished() && runtime.events().is_empty(),
+    );
+    assert!(finished, "the file is analysed to its end");
+    let cases = runtime
+        .block_on(runtime.store().list(&CaseFilter::default(), None, 10))
+        .expect("list cases")
+        .cases;
+    assert!(!cases.is_empty(), "the poster becomes a case");
+    let mut shown = Vec::new();
+    for case in &cases {
+        let evidence = runtime
+            .block_on(runtime.store().evidence(case.id))
+            .expect("evidence");
+        let scene = evidence
+            .iter()
+            .find(|e| e.kind == EvidenceKind::Scene)
+            .expect("the clean frame is stored");
+        let picture = image::open(data.join(&scene.path))
+            .expect("the frame decodes")
+            .to_rgb8();
+        let found_at = case
+            .detected_at
+            .duration_since(start.expect("a detection"))
+            .expect("after the start");
+        shown.push((found_at, picture));
+    }
+    runtime.stop();
+
+    // Every frame of the clip, at full resolution, to see which one each evidence shows.
+    let (frames_tx, frames_rx) = crossbeam_channel::bounded(4);
+    let (events_tx, _events_rx) = crossbeam_channel::unbounded();
+    let mut spec = CameraSpec::new(CameraId::new("reference"), SourceSpec::File(clip));
+    spec.interval = Duration::from_millis(1);
+    spec.analysis_width = 320;
+    let reference = Camera::start(spec, frames_tx, events_tx).expect("camera");
+    let mut best: Vec<(f64, Duration)> = vec![(f64::MAX, Duration::ZERO); shown.len()];
+    for frame in frames_rx.iter().take(12 * 25) {
+        for ((_, picture), best) in shown.iter().zip(&mut best) {
+            let diff: u64 = picture
+                .as_raw()
+                .iter()
+                .zip(frame.rgb.iter())
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = diff as f64 / picture.as_raw().len() as f64;
+            if mean < best.0 {
+                *best = (mean, frame.pts.expect("a file frame has a position"));
+            }
+        }
+    }
+    reference.stop();
+    // The store keeps times to the millisecond; frames are 40 ms apart.
+    for ((found_at, _), (mean, pts)) in shown.iter().zip(&best) {
+        assert!(
+            pts.abs_diff(*found_at) < Duration::from_millis(20),
+            "the evidence of the case found at {found_at:?} shows the frame at {pts:?} \
+             (mean difference {mean:.1})"
+        );
+    }
 }
