@@ -12,6 +12,7 @@ pub mod config;
 pub mod dataset;
 pub mod domain;
 pub mod eval;
+pub mod fonts;
 pub mod geo;
 pub mod inference;
 pub mod ingest;

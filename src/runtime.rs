@@ -352,11 +352,13 @@ impl Runtime {
             let data_dir = config.data_dir.clone();
             let in_flight = Arc::clone(&in_flight);
             let stop = Arc::clone(&stop);
+            let timezone = config.timezone;
             std::thread::Builder::new()
                 .name("cases".to_string())
                 .spawn(move || {
                     let sink = CaseSink {
                         store: &*store,
+                        timezone,
                         tokio: &tokio,
                         data_dir: &data_dir,
                         spool,
@@ -1126,6 +1128,27 @@ fn picture_bytes(frame: &Frame) -> usize {
     frame.source_width as usize * frame.source_height as usize * 3 / 2
 }
 
+/// The lines across the bottom of a candidate's evidence picture: the camera and when (in the
+/// city's time zone); then where, as far as it is known (grid code, community, zone).
+fn caption(new: &NewCandidate, timezone: chrono_tz::Tz) -> Vec<String> {
+    let when = chrono::DateTime::<chrono::Utc>::from(new.detected_at)
+        .with_timezone(&timezone)
+        .format("%Y-%m-%d %H:%M:%S %Z");
+    let mut lines = vec![format!("{}   {when}", new.camera)];
+    let place: Vec<String> = [
+        new.grid_code.as_ref().map(|g| format!("网格 {g}")),
+        new.community.clone(),
+        new.zone.as_ref().map(|z| format!("zone {z}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !place.is_empty() {
+        lines.push(place.join("   "));
+    }
+    lines
+}
+
 /// The picture a candidate found on `job`'s frame is shown on: that frame at full resolution, or
 /// the camera's latest frame when the frame came without its picture (no timestamp, or
 /// [`HELD_PICTURES_BYTES`] reached).
@@ -1288,6 +1311,8 @@ struct Pending {
 /// The cases thread's plumbing.
 struct CaseSink<'a> {
     store: &'a dyn CaseStore,
+    /// The city's time zone, for the time written on evidence pictures.
+    timezone: chrono_tz::Tz,
     tokio: &'a tokio::runtime::Runtime,
     data_dir: &'a std::path::Path,
     spool: Spool,
@@ -1398,17 +1423,22 @@ impl CaseSink<'_> {
                 candidate.bbox.x2 * snap.width as f32,
                 candidate.bbox.y2 * snap.height as f32,
             );
-            let class = crate::scenes::DATASET_CLASSES
+            let class_id = crate::scenes::DATASET_CLASSES
                 .iter()
                 .position(|c| *c == candidate.category)
                 .unwrap_or(3);
+            let marking = cases::evidence::Marking {
+                bbox,
+                class_id,
+                label: format!("{} {}", new.event_code, new.event_name),
+                caption: caption(&new, self.timezone),
+            };
             match cases::evidence::write_frame_evidence(
                 self.data_dir,
                 &snap.rgb,
                 snap.width,
                 snap.height,
-                &bbox,
-                class,
+                &marking,
             ) {
                 Ok(files) => new.evidence = files,
                 Err(e) => {
@@ -1973,6 +2003,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_evidence_caption_names_the_camera_the_local_time_and_the_place() {
+        // Job 1 is found at 1_800_000_001 s: 2027-01-15 08:00:01 UTC.
+        let mut new = job(1).new;
+        assert_eq!(
+            caption(&new, chrono_tz::Tz::Asia__Shanghai),
+            ["cam-1   2027-01-15 16:00:01 CST", "zone sidewalk"]
+        );
+        new.grid_code = Some("11010100100111".into());
+        new.community = Some("社区 001".into());
+        new.zone = None;
+        assert_eq!(
+            caption(&new, chrono_tz::Tz::Europe__Berlin),
+            [
+                "cam-1   2027-01-15 09:00:01 CET",
+                "网格 11010100100111   社区 001"
+            ]
+        );
+        new.grid_code = None;
+        new.community = None;
+        assert_eq!(caption(&new, chrono_tz::Tz::UTC).len(), 1, "no place known");
+    }
+
     fn next_event(events: &Receiver<RuntimeEvent>) -> RuntimeEvent {
         events
             .recv_timeout(Duration::from_secs(20))
@@ -2015,6 +2068,7 @@ mod tests {
         ) -> CaseSink<'a> {
             CaseSink {
                 store,
+                timezone: chrono_tz::Tz::Asia__Shanghai,
                 tokio,
                 data_dir: dir,
                 spool: Spool::new(dir),

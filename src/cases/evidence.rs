@@ -1,4 +1,6 @@
-//! Evidence files: the full-resolution frame with the violation boxed, the same frame clean
+//! Evidence files: the full-resolution frame with the violation boxed and labelled (its event
+//! code and name on a tag at the box, the camera, the time and the grid on a band across the
+//! bottom: the picture speaks for itself when it reaches the city's case system), the same frame clean
 //! (`scene`, no box: what `dataset export` turns into training data), and a crop around the
 //! object, JPEG-encoded and stored under the data directory by content hash
 //! (`evidence/ab/abcdef….jpg`), so the same picture is never stored twice and a path says
@@ -13,32 +15,60 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use super::model::{EvidenceKind, NewEvidence};
-use crate::annotate::{color_for, draw_box};
+use crate::annotate::{color_for, draw_box, draw_caption, draw_label};
 use crate::domain::BBox;
+
+/// What the annotated frame shows besides the picture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marking {
+    /// The violation's box, pixels of the picture.
+    pub bbox: BBox,
+    /// Picks the box's colour ([`color_for`]).
+    pub class_id: usize,
+    /// Written on a tag at the box, e.g. `0501 占道经营`.
+    pub label: String,
+    /// Lines written across the bottom, e.g. the camera and the time.
+    pub caption: Vec<String>,
+}
 
 /// JPEG quality of evidence pictures.
 const QUALITY: u8 = 88;
 
-/// Writes the annotated frame, the clean frame and a crop of `bbox` (pixels of `rgb`) under
-/// `data_dir`; returns them in that order (no crop when the box is too small to cut out).
+/// Writes the annotated frame, the clean frame and a crop of the marked box under `data_dir`;
+/// returns them in that order (no crop when the box is too small to cut out). Without the fonts
+/// (a machine set up by hand) the frame has its box but no text, and a warning says so once.
 pub fn write_frame_evidence(
     data_dir: &Path,
     rgb: &[u8],
     width: u32,
     height: u32,
-    bbox: &BBox,
-    class_id: usize,
+    marking: &Marking,
 ) -> std::io::Result<Vec<NewEvidence>> {
+    let bbox = &marking.bbox;
     let mut annotated = rgb.to_vec();
     let thickness = (width / 400).max(2);
-    draw_box(
-        &mut annotated,
-        width,
-        height,
-        bbox,
-        color_for(class_id),
-        thickness,
-    );
+    let color = color_for(marking.class_id);
+    draw_box(&mut annotated, width, height, bbox, color, thickness);
+    match crate::fonts::fonts() {
+        Ok(fonts) => {
+            draw_label(
+                &mut annotated,
+                width,
+                height,
+                bbox,
+                &marking.label,
+                color,
+                fonts,
+            );
+            draw_caption(&mut annotated, width, height, &marking.caption, fonts);
+        }
+        Err(e) => {
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(error = %e, "Evidence pictures get their box but no label or caption.");
+            });
+        }
+    }
     let frame = store_jpeg(data_dir, &annotated, width, height, EvidenceKind::Frame)?;
     let scene = store_jpeg(data_dir, rgb, width, height, EvidenceKind::Scene)?;
 
@@ -110,8 +140,13 @@ mod tests {
                 (x * 2 + y) as u8
             })
             .collect();
-        let bbox = BBox::new(10.0, 10.0, 30.0, 30.0);
-        let first = write_frame_evidence(&dir, &rgb, w, h, &bbox, 0).expect("write");
+        let marking = Marking {
+            bbox: BBox::new(10.0, 10.0, 30.0, 30.0),
+            class_id: 0,
+            label: String::new(),
+            caption: Vec::new(),
+        };
+        let first = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
         let kinds: Vec<EvidenceKind> = first.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
@@ -146,8 +181,61 @@ mod tests {
         assert!(differs(&frame) > 40, "frame has the box drawn");
         assert_ne!(first[0].sha256, first[1].sha256);
         // The same picture again: same files, nothing new.
-        let again = write_frame_evidence(&dir, &rgb, w, h, &bbox, 0).expect("write");
+        let again = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
         assert_eq!(again, first);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_frame_carries_the_label_and_the_caption_and_the_scene_neither() {
+        let dir = std::env::temp_dir().join(format!("gs-evidence-text-{}", std::process::id()));
+        let (w, h) = (320u32, 240u32);
+        let rgb = vec![128u8; (w * h * 3) as usize];
+        let marking = Marking {
+            bbox: BBox::new(100.0, 120.0, 180.0, 180.0),
+            class_id: 1,
+            label: "0504 占道堆物".to_string(),
+            caption: vec!["cam-1   2027-01-15 16:03:20 CST".to_string()],
+        };
+        let files = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
+        let open = |i: usize| {
+            image::open(dir.join(&files[i].path))
+                .expect("decodes")
+                .to_rgb8()
+        };
+        let (frame, scene) = (open(0), open(1));
+        // Mean brightness of rows `ys` between columns `xs`.
+        let mean = |img: &image::RgbImage, ys: std::ops::Range<u32>, xs: std::ops::Range<u32>| {
+            let n = (ys.len() * xs.len()) as f64;
+            let sum: u64 = ys
+                .flat_map(|y| xs.clone().map(move |x| (x, y)))
+                .map(|(x, y)| {
+                    img.get_pixel(x, y)
+                        .0
+                        .iter()
+                        .map(|&v| u64::from(v))
+                        .sum::<u64>()
+                })
+                .sum();
+            sum as f64 / n / 3.0
+        };
+        // The caption's band: the bottom 20 px, darkened, with light text.
+        assert!(mean(&frame, 225..240, 0..w) < 80.0, "the band is dark");
+        let lit = (225..240u32)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| frame.get_pixel(x, y)[0] > 200)
+            .count();
+        assert!(lit > 50, "text on the band: {lit} light pixels");
+        // The label's tag: 15 px just above the box, in the class colour, over its left part.
+        let tag = color_for(1);
+        let px = frame.get_pixel(102, 107).0;
+        assert!(
+            px.iter().zip(tag).all(|(a, b)| a.abs_diff(b) < 40),
+            "tag colour {px:?}, want {tag:?}"
+        );
+        // The clean scene has none of it.
+        assert!((mean(&scene, 225..240, 0..w) - 128.0).abs() < 3.0);
+        assert!((mean(&scene, 105..120, 100..140) - 128.0).abs() < 3.0);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

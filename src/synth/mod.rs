@@ -16,7 +16,7 @@
 //! - [`truth`]: the serialisable ground truth.
 //!
 //! Fonts are read at run time from `/usr/share/fonts` (Debian packages `fonts-dejavu-core` and
-//! `fonts-wqy-microhei`); see [`text`].
+//! `fonts-wqy-microhei`); see [`crate::fonts`].
 
 pub mod background;
 pub mod camera;
@@ -44,12 +44,8 @@ pub enum SynthError {
     #[error("invalid scene spec: {0}")]
     InvalidSpec(String),
     /// A font file is missing or unreadable.
-    #[error("cannot read font {path}: {reason} (install the Debian package `{package}`: apt-get install {package})")]
-    FontMissing {
-        path: String,
-        package: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    FontMissing(#[from] crate::fonts::FontError),
     /// A frame index past the end of the scene.
     #[error("frame {index} out of range: the scene has {count} frames")]
     FrameOutOfRange { index: u64, count: u64 },

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::camera::{mat_inv, v3, Camera, Mat3, V3};
 use super::raster::{Canvas, Depth, Paint, Sprite, Texture};
 use super::rng::Rng;
-use super::text::Fonts;
+use super::text::{Fonts, Lettering};
 
 /// Number of variant ids per class (`0..VARIANT_COUNT`).
 pub const VARIANT_COUNT: u32 = 16;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use gridsight::cases::evidence::write_frame_evidence;
+use gridsight::cases::evidence::{write_frame_evidence, Marking};
 use gridsight::cases::{CaseId, CaseState, CaseStore, EvidenceKind, NewCandidate};
 use gridsight::domain::{BBox, CameraId};
 
@@ -44,8 +44,14 @@ async fn candidate(
         bbox.x2 * W as f32,
         bbox.y2 * H as f32,
     );
+    let marking = Marking {
+        bbox: pixels,
+        class_id: 0,
+        label: "0501 占道经营".to_owned(),
+        caption: vec!["cam-1  2026-11-26 20:07:31 CST".to_owned()],
+    };
     let mut evidence =
-        write_frame_evidence(data, &picture(seed), W, H, &pixels, 0).expect("write evidence");
+        write_frame_evidence(data, &picture(seed), W, H, &marking).expect("write evidence");
     evidence.retain(|e| with_scene || e.kind != EvidenceKind::Scene);
     let now = SystemTime::now();
     let new = NewCandidate {
