@@ -1131,9 +1131,7 @@ fn picture_bytes(frame: &Frame) -> usize {
 /// The lines across the bottom of a candidate's evidence picture: the camera and when (in the
 /// city's time zone); then where, as far as it is known (grid code, community, zone).
 fn caption(new: &NewCandidate, timezone: chrono_tz::Tz) -> Vec<String> {
-    let when = chrono::DateTime::<chrono::Utc>::from(new.detected_at)
-        .with_timezone(&timezone)
-        .format("%Y-%m-%d %H:%M:%S %Z");
+    let when = local_time(new.detected_at, timezone);
     let mut lines = vec![format!("{}   {when}", new.camera)];
     let place: Vec<String> = [
         new.grid_code.as_ref().map(|g| format!("网格 {g}")),
@@ -1147,6 +1145,14 @@ fn caption(new: &NewCandidate, timezone: chrono_tz::Tz) -> Vec<String> {
         lines.push(place.join("   "));
     }
     lines
+}
+
+/// `t` as the city reads it, to the second, with the zone's abbreviation.
+fn local_time(t: SystemTime, timezone: chrono_tz::Tz) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .with_timezone(&timezone)
+        .format("%Y-%m-%d %H:%M:%S %Z")
+        .to_string()
 }
 
 /// The picture a candidate found on `job`'s frame is shown on: that frame at full resolution, or
@@ -1416,21 +1422,16 @@ impl CaseSink<'_> {
             snapshot,
             clip,
         } = job;
+        let class_id = crate::scenes::DATASET_CLASSES
+            .iter()
+            .position(|c| *c == candidate.category)
+            .unwrap_or(3);
+        let label = format!("{} {}", new.event_code, new.event_name);
         if let Some(snap) = &snapshot {
-            let bbox = BBox::new(
-                candidate.bbox.x1 * snap.width as f32,
-                candidate.bbox.y1 * snap.height as f32,
-                candidate.bbox.x2 * snap.width as f32,
-                candidate.bbox.y2 * snap.height as f32,
-            );
-            let class_id = crate::scenes::DATASET_CLASSES
-                .iter()
-                .position(|c| *c == candidate.category)
-                .unwrap_or(3);
             let marking = cases::evidence::Marking {
-                bbox,
+                bbox: candidate.bbox.scale(snap.width as f32, snap.height as f32),
                 class_id,
-                label: format!("{} {}", new.event_code, new.event_name),
+                label: label.clone(),
                 caption: caption(&new, self.timezone),
             };
             match cases::evidence::write_frame_evidence(
@@ -1446,7 +1447,21 @@ impl CaseSink<'_> {
                 }
             }
         }
-        match write_clip(self.data_dir, &clip, &candidate.bbox) {
+        // Each frame of the clip is marked as the picture is, with its own time.
+        let clip_marking = cases::evidence::Marking {
+            bbox: candidate.bbox,
+            class_id,
+            label,
+            caption: Vec::new(),
+        };
+        let frame_caption = |f: &Frame| {
+            vec![format!(
+                "{}   {}",
+                f.camera,
+                local_time(f.time, self.timezone)
+            )]
+        };
+        match write_clip(self.data_dir, &clip, &clip_marking, &frame_caption) {
             Ok(Some(file)) => new.evidence.push(file),
             Ok(None) => {}
             Err(e) => {
@@ -1600,12 +1615,14 @@ fn replay_spool(
     Ok(out)
 }
 
-/// Encodes the analysis frames around a candidate, its box drawn, as a short MP4 (2 frames a
-/// second) stored under the data directory by content hash.
+/// Encodes the analysis frames around a candidate as a short MP4 (2 frames a second) stored under
+/// the data directory by content hash. Each frame has the box (`marking.bbox`, normalised) and
+/// its label drawn, and `caption(frame)` across the bottom (without the fonts: the box only).
 fn write_clip(
     data_dir: &std::path::Path,
     frames: &[Arc<Frame>],
-    bbox: &BBox,
+    marking: &cases::evidence::Marking,
+    caption: &dyn Fn(&Frame) -> Vec<String>,
 ) -> anyhow::Result<Option<cases::NewEvidence>> {
     let Some(first) = frames.first() else {
         return Ok(None);
@@ -1629,7 +1646,9 @@ fn write_clip(
     let dir = data_dir.join("evidence");
     std::fs::create_dir_all(&dir)?;
     let tmp = dir.join(format!("clip-{}.mp4.part", std::process::id()));
-    let pixels = bbox.scale(first.width as f32, first.height as f32);
+    let pixels = marking.bbox.scale(first.width as f32, first.height as f32);
+    let color = crate::annotate::color_for(marking.class_id);
+    let fonts = crate::fonts::fonts().ok();
     ingest::media::encode_rgb_frames(&tmp, &spec, |i, out| {
         let frame = frames[(i as usize).min(frames.len() - 1)];
         let row = w as usize * 3;
@@ -1637,7 +1656,11 @@ fn write_clip(
             let src = y * frame.width as usize * 3;
             out[y * row..(y + 1) * row].copy_from_slice(&frame.rgb[src..src + row]);
         }
-        crate::annotate::draw_box(out, w, h, &pixels, crate::annotate::color_for(0), 2);
+        crate::annotate::draw_box(out, w, h, &pixels, color, 2);
+        if let Some(fonts) = fonts {
+            crate::annotate::draw_label(out, w, h, &pixels, &marking.label, color, fonts);
+            crate::annotate::draw_caption(out, w, h, &caption(frame), fonts);
+        }
         Ok(())
     })?;
     let bytes = std::fs::read(&tmp)?;
@@ -2024,6 +2047,75 @@ mod tests {
         new.grid_code = None;
         new.community = None;
         assert_eq!(caption(&new, chrono_tz::Tz::UTC).len(), 1, "no place known");
+    }
+
+    #[test]
+    fn the_evidence_clip_marks_every_frame_with_the_box_the_label_and_its_own_time() {
+        let dir = std::env::temp_dir().join(format!("gs-clip-{}", std::process::id()));
+        let (w, h) = (160u32, 120u32);
+        let frames: Vec<Arc<Frame>> = (0..6u64)
+            .map(|i| {
+                Arc::new(Frame {
+                    camera: CameraId::new("cam-1"),
+                    instance: 0,
+                    seq: i,
+                    time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 + i),
+                    pts: Some(Duration::from_secs(i)),
+                    width: w,
+                    height: h,
+                    source_width: w,
+                    source_height: h,
+                    rgb: vec![128u8; (w * h * 3) as usize].into(),
+                    detail: None,
+                    source: None,
+                })
+            })
+            .collect();
+        let marking = cases::evidence::Marking {
+            bbox: BBox::new(0.25, 0.5, 0.75, 0.7),
+            class_id: 2,
+            label: "0202 违章张贴".into(),
+            caption: Vec::new(),
+        };
+        let captions = std::sync::Mutex::new(Vec::new());
+        let caption = |f: &Frame| {
+            let line = format!("{}   {}", f.camera, local_time(f.time, chrono_tz::Tz::UTC));
+            captions.lock().unwrap().push(line.clone());
+            vec![line]
+        };
+        let file = write_clip(&dir, &frames, &marking, &caption)
+            .expect("clip written")
+            .expect("a clip");
+        assert_eq!(file.kind, cases::EvidenceKind::Clip);
+        let captions = captions.into_inner().unwrap();
+        assert_eq!(captions.len(), 6, "one caption per frame: {captions:?}");
+        assert_eq!(captions[0], "cam-1   2027-01-15 08:00:00 UTC");
+        assert_eq!(captions[5], "cam-1   2027-01-15 08:00:05 UTC");
+
+        // Decoded again: grey above, the class colour on the label's tag above the box (rows
+        // 45..60 at x = 40..), and the darkened caption band at the bottom.
+        let (frames_tx, frames_rx) = bounded(4);
+        let (events_tx, _events) = unbounded();
+        let mut spec = CameraSpec::new(
+            CameraId::new("clip"),
+            SourceSpec::File(dir.join(&file.path)),
+        );
+        spec.analysis_width = w;
+        spec.interval = Duration::from_millis(1);
+        let camera = Camera::start(spec, frames_tx, events_tx).expect("the clip plays");
+        let first = frames_rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a frame of the clip");
+        camera.stop();
+        let px = |x: u32, y: u32| &first.rgb[((y * w + x) * 3) as usize..][..3];
+        let near =
+            |got: &[u8], want: [u8; 3]| got.iter().zip(want).all(|(a, b)| a.abs_diff(b) < 40);
+        assert!(near(px(80, 10), [128; 3]), "picture: {:?}", px(80, 10));
+        let tag = crate::annotate::color_for(2);
+        assert!(near(px(42, 50), tag), "tag: {:?}, want {tag:?}", px(42, 50));
+        let band: u32 = (h - 5..h).map(|y| u32::from(px(150, y)[0])).sum::<u32>() / 5;
+        assert!(band < 70, "caption band brightness {band}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn next_event(events: &Receiver<RuntimeEvent>) -> RuntimeEvent {
