@@ -1131,8 +1131,7 @@ fn picture_bytes(frame: &Frame) -> usize {
 /// The lines across the bottom of a candidate's evidence picture: the camera and when (in the
 /// city's time zone); then where, as far as it is known (grid code, community, zone).
 fn caption(new: &NewCandidate, timezone: chrono_tz::Tz) -> Vec<String> {
-    let when = local_time(new.detected_at, timezone);
-    let mut lines = vec![format!("{}   {when}", new.camera)];
+    let mut lines = vec![camera_and_time(&new.camera, new.detected_at, timezone)];
     let place: Vec<String> = [
         new.grid_code.as_ref().map(|g| format!("网格 {g}")),
         new.community.clone(),
@@ -1147,12 +1146,13 @@ fn caption(new: &NewCandidate, timezone: chrono_tz::Tz) -> Vec<String> {
     lines
 }
 
-/// `t` as the city reads it, to the second, with the zone's abbreviation.
-fn local_time(t: SystemTime, timezone: chrono_tz::Tz) -> String {
-    chrono::DateTime::<chrono::Utc>::from(t)
+/// The camera and `t` as the city reads it, to the second, with the zone's abbreviation:
+/// `street-1   2026-11-27 04:50:03 CST`.
+fn camera_and_time(camera: &CameraId, t: SystemTime, timezone: chrono_tz::Tz) -> String {
+    let local = chrono::DateTime::<chrono::Utc>::from(t)
         .with_timezone(&timezone)
-        .format("%Y-%m-%d %H:%M:%S %Z")
-        .to_string()
+        .format("%Y-%m-%d %H:%M:%S %Z");
+    format!("{camera}   {local}")
 }
 
 /// The picture a candidate found on `job`'s frame is shown on: that frame at full resolution, or
@@ -1432,7 +1432,6 @@ impl CaseSink<'_> {
                 bbox: candidate.bbox.scale(snap.width as f32, snap.height as f32),
                 class_id,
                 label: label.clone(),
-                caption: caption(&new, self.timezone),
             };
             match cases::evidence::write_frame_evidence(
                 self.data_dir,
@@ -1440,6 +1439,7 @@ impl CaseSink<'_> {
                 snap.width,
                 snap.height,
                 &marking,
+                &caption(&new, self.timezone),
             ) {
                 Ok(files) => new.evidence = files,
                 Err(e) => {
@@ -1452,15 +1452,8 @@ impl CaseSink<'_> {
             bbox: candidate.bbox,
             class_id,
             label,
-            caption: Vec::new(),
         };
-        let frame_caption = |f: &Frame| {
-            vec![format!(
-                "{}   {}",
-                f.camera,
-                local_time(f.time, self.timezone)
-            )]
-        };
+        let frame_caption = |f: &Frame| vec![camera_and_time(&f.camera, f.time, self.timezone)];
         match write_clip(self.data_dir, &clip, &clip_marking, &frame_caption) {
             Ok(Some(file)) => new.evidence.push(file),
             Ok(None) => {}
@@ -1616,8 +1609,8 @@ fn replay_spool(
 }
 
 /// Encodes the analysis frames around a candidate as a short MP4 (2 frames a second) stored under
-/// the data directory by content hash. Each frame has the box (`marking.bbox`, normalised) and
-/// its label drawn, and `caption(frame)` across the bottom (without the fonts: the box only).
+/// the data directory by content hash. Each frame has the marking drawn (its box normalised),
+/// and `caption(frame)` across the bottom (without the fonts: the box only).
 fn write_clip(
     data_dir: &std::path::Path,
     frames: &[Arc<Frame>],
@@ -2075,11 +2068,10 @@ mod tests {
             bbox: BBox::new(0.25, 0.5, 0.75, 0.7),
             class_id: 2,
             label: "0202 违章张贴".into(),
-            caption: Vec::new(),
         };
         let captions = std::sync::Mutex::new(Vec::new());
         let caption = |f: &Frame| {
-            let line = format!("{}   {}", f.camera, local_time(f.time, chrono_tz::Tz::UTC));
+            let line = camera_and_time(&f.camera, f.time, chrono_tz::Tz::UTC);
             captions.lock().unwrap().push(line.clone());
             vec![line]
         };

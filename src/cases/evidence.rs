@@ -1,8 +1,8 @@
 //! Evidence files: the full-resolution frame with the violation boxed and labelled (its event
-//! code and name on a tag at the box, the camera, the time and the grid on a band across the
-//! bottom: the picture speaks for itself when it reaches the city's case system), the same frame clean
-//! (`scene`, no box: what `dataset export` turns into training data), and a crop around the
-//! object, JPEG-encoded and stored under the data directory by content hash
+//! code and name on a tag at the box; the camera, the time and the grid on a band across the
+//! bottom, so the picture speaks for itself when it reaches the city's case system), the same
+//! frame clean (`scene`, no box: what `dataset export` turns into training data), and a crop
+//! around the object, JPEG-encoded and stored under the data directory by content hash
 //! (`evidence/ab/abcdef….jpg`), so the same picture is never stored twice and a path says
 //! nothing a viewer should not see.
 //!
@@ -18,23 +18,22 @@ use super::model::{EvidenceKind, NewEvidence};
 use crate::annotate::{color_for, draw_box, draw_caption, draw_label};
 use crate::domain::BBox;
 
-/// What the annotated frame shows besides the picture.
+/// How a violation is marked on a picture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Marking {
-    /// The violation's box, pixels of the picture.
+    /// The violation's box (pixels of the picture, or normalised where a caller says so).
     pub bbox: BBox,
     /// Picks the box's colour ([`color_for`]).
     pub class_id: usize,
     /// Written on a tag at the box, e.g. `0501 占道经营`.
     pub label: String,
-    /// Lines written across the bottom, e.g. the camera and the time.
-    pub caption: Vec<String>,
 }
 
 /// JPEG quality of evidence pictures.
 const QUALITY: u8 = 88;
 
-/// Writes the annotated frame, the clean frame and a crop of the marked box under `data_dir`;
+/// Writes the annotated frame (the marking, and `caption` across the bottom: the camera, the
+/// time), the clean frame and a crop of the marked box (pixels of `rgb`) under `data_dir`;
 /// returns them in that order (no crop when the box is too small to cut out). Without the fonts
 /// (a machine set up by hand) the frame has its box but no text, and a warning says so once.
 pub fn write_frame_evidence(
@@ -43,6 +42,7 @@ pub fn write_frame_evidence(
     width: u32,
     height: u32,
     marking: &Marking,
+    caption: &[String],
 ) -> std::io::Result<Vec<NewEvidence>> {
     let bbox = &marking.bbox;
     let mut annotated = rgb.to_vec();
@@ -60,7 +60,7 @@ pub fn write_frame_evidence(
                 color,
                 fonts,
             );
-            draw_caption(&mut annotated, width, height, &marking.caption, fonts);
+            draw_caption(&mut annotated, width, height, caption, fonts);
         }
         Err(e) => {
             static WARNED: std::sync::Once = std::sync::Once::new();
@@ -144,9 +144,8 @@ mod tests {
             bbox: BBox::new(10.0, 10.0, 30.0, 30.0),
             class_id: 0,
             label: String::new(),
-            caption: Vec::new(),
         };
-        let first = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
+        let first = write_frame_evidence(&dir, &rgb, w, h, &marking, &[]).expect("write");
         let kinds: Vec<EvidenceKind> = first.iter().map(|e| e.kind).collect();
         assert_eq!(
             kinds,
@@ -181,7 +180,7 @@ mod tests {
         assert!(differs(&frame) > 40, "frame has the box drawn");
         assert_ne!(first[0].sha256, first[1].sha256);
         // The same picture again: same files, nothing new.
-        let again = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
+        let again = write_frame_evidence(&dir, &rgb, w, h, &marking, &[]).expect("write");
         assert_eq!(again, first);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -195,9 +194,9 @@ mod tests {
             bbox: BBox::new(100.0, 120.0, 180.0, 180.0),
             class_id: 1,
             label: "0504 占道堆物".to_string(),
-            caption: vec!["cam-1   2027-01-15 16:03:20 CST".to_string()],
         };
-        let files = write_frame_evidence(&dir, &rgb, w, h, &marking).expect("write");
+        let caption = ["cam-1   2027-01-15 16:03:20 CST".to_string()];
+        let files = write_frame_evidence(&dir, &rgb, w, h, &marking, &caption).expect("write");
         let open = |i: usize| {
             image::open(dir.join(&files[i].path))
                 .expect("decodes")
@@ -219,7 +218,8 @@ mod tests {
                 .sum();
             sum as f64 / n / 3.0
         };
-        // The caption's band: the bottom 20 px, darkened, with light text.
+        // The caption's band (the bottom 26 px: one 16 px row and 5 px above and below it),
+        // darkened, with light text.
         assert!(mean(&frame, 225..240, 0..w) < 80.0, "the band is dark");
         let lit = (225..240u32)
             .flat_map(|y| (0..w).map(move |x| (x, y)))

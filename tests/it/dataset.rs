@@ -48,10 +48,10 @@ async fn candidate(
         bbox: pixels,
         class_id: 0,
         label: "0501 占道经营".to_owned(),
-        caption: vec!["cam-1  2026-11-26 20:07:31 CST".to_owned()],
     };
-    let mut evidence =
-        write_frame_evidence(data, &picture(seed), W, H, &marking).expect("write evidence");
+    let caption = ["cam-1   2026-11-26 20:07:31 CST".to_owned()];
+    let mut evidence = write_frame_evidence(data, &picture(seed), W, H, &marking, &caption)
+        .expect("write evidence");
     evidence.retain(|e| with_scene || e.kind != EvidenceKind::Scene);
     let now = SystemTime::now();
     let new = NewCandidate {
