@@ -440,6 +440,19 @@ fn an_http_mjpeg_camera_is_analysed() {
     server.join().expect("server thread");
 }
 
+/// A file camera with the static-object detector every 0.2 s and `text` after it: the static
+/// detector makes frames due faster than the text detector answers, so ingest decodes ahead of it.
+fn read_ahead_camera(id: &str, clip: std::path::PathBuf, text: DetectorConfig) -> CameraConfig {
+    let static_objects = DetectorConfig {
+        model: gridsight::config::STATIC_DETECTOR.to_string(),
+        interval: Duration::from_millis(200),
+        tiles: None,
+    };
+    let mut camera = CameraConfig::new(id, Source::File(clip), vec![static_objects, text]);
+    camera.stall_timeout = Duration::from_secs(5);
+    camera
+}
+
 #[test]
 fn a_tiled_detector_gets_the_full_resolution_detail_of_its_due_frames_alone() {
     // The static-object detector makes every 0.2 s of the file due, so ingest decodes ahead of
@@ -447,28 +460,19 @@ fn a_tiled_detector_gets_the_full_resolution_detail_of_its_due_frames_alone() {
     // picks, each with its full-resolution detail, and only those are converted at full
     // resolution (before, ingest guessed which frames would be wanted and converted 20 to 38
     // details for these 12 runs).
-    let clip = poster_clip(12);
-    let mut camera = CameraConfig::new(
+    let camera = read_ahead_camera(
         "file-tiles",
-        Source::File(clip),
-        vec![
-            DetectorConfig {
-                model: gridsight::config::STATIC_DETECTOR.to_string(),
-                interval: Duration::from_millis(200),
-                tiles: None,
-            },
-            DetectorConfig {
-                model: "text".to_string(),
-                interval: Duration::from_secs(1),
-                tiles: Some(gridsight::config::TilesConfig {
-                    scale: 2.0,
-                    region: gridsight::domain::BBox::new(0.0, 0.25, 1.0, 1.0),
-                    zones: Vec::new(),
-                }),
-            },
-        ],
+        poster_clip(12),
+        DetectorConfig {
+            model: "text".to_string(),
+            interval: Duration::from_secs(1),
+            tiles: Some(gridsight::config::TilesConfig {
+                scale: 2.0,
+                region: gridsight::domain::BBox::new(0.0, 0.25, 1.0, 1.0),
+                zones: Vec::new(),
+            }),
+        },
     );
-    camera.stall_timeout = Duration::from_secs(5);
     let options = RunOptions {
         analysis_width: 160,
         ..RunOptions::default()
@@ -514,23 +518,15 @@ fn the_evidence_shows_the_frame_the_candidate_was_found_on() {
     // than that, so ingest decodes ahead of analysis: the latest decoded frame (what the
     // evidence showed before) is seconds past the one the sign was found on.
     let clip = poster_clip(12);
-    let mut camera = CameraConfig::new(
+    let mut camera = read_ahead_camera(
         "file-evidence",
-        Source::File(clip.clone()),
-        vec![
-            DetectorConfig {
-                model: gridsight::config::STATIC_DETECTOR.to_string(),
-                interval: Duration::from_millis(200),
-                tiles: None,
-            },
-            DetectorConfig {
-                model: "text".to_string(),
-                interval: Duration::from_millis(600),
-                tiles: None,
-            },
-        ],
+        clip.clone(),
+        DetectorConfig {
+            model: "text".to_string(),
+            interval: Duration::from_millis(600),
+            tiles: None,
+        },
     );
-    camera.stall_timeout = Duration::from_secs(5);
     camera.rules.defaults.insert(
         Category::IllegalSignage,
         Rule {
