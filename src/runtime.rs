@@ -529,12 +529,16 @@ impl Runtime {
         .with_context(|| format!("camera {}", camera.id))?
         .with_history(&history);
         let live = spec.source.is_live();
+        // The slots stay locked from the start to the insert: the dispatcher drops frames of an
+        // instance that is not in the slot, and a file can give its first seconds in the time
+        // this thread waits for the CPU between the two.
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         let started = Camera::start(
             spec.clone(),
             self.frames_tx.clone(),
             self.camera_events_tx.clone(),
         )?;
-        let old = self.slots.lock().unwrap_or_else(|p| p.into_inner()).insert(
+        let old = slots.insert(
             camera.id.clone(),
             CameraSlot {
                 camera: started,
@@ -551,6 +555,8 @@ impl Runtime {
                 clips: Vec::new(),
             },
         );
+        // The old camera's pipeline is stopped (and joined) outside the lock.
+        drop(slots);
         if let Some(old) = old {
             self.retire(old);
         }
