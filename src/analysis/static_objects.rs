@@ -5,9 +5,10 @@
 //!   of it — the empty street;
 //! - a **short-term** background that learns in seconds — whatever has been there lately.
 //!
-//! A pixel that differs from the long-term background (in brightness, or in colour where the
-//! brightness happens to match) but matches the short-term one holds
-//! something that is new but no longer moving. When such pixels have differed from the empty
+//! A pixel that differs from the long-term background (in brightness; in colour where the
+//! brightness happens to match; in texture, the brightness steps across it, where its tone is at
+//! least half off) but matches the short-term one holds something that is new but no longer
+//! moving. When such pixels have differed from the empty
 //! street for `min_static` and form a region of at least `min_area` of the frame, the region is
 //! reported as `static_object`, with the time it arrived (when its pixels first differed).
 //! People walking through differ from both models and are never static; a pixel already static
@@ -42,6 +43,12 @@ pub struct StaticConfig {
     /// correction) that counts as different even when the brightness matches: brown cardboard
     /// on beige paving. 0 turns colour off.
     pub chroma_threshold: f32,
+    /// Texture difference that counts as different where the pixel's own tone is at least half
+    /// a `threshold` (or half a `chroma_threshold`) off: the change of the horizontal plus the
+    /// vertical brightness step across the pixel (0..255 scale, after gain correction). Crates
+    /// whose slats average the grey of the shopfront behind them differ in texture, not tone.
+    /// 0 turns texture off.
+    pub texture_threshold: f32,
     /// How long a pixel must have differed from the empty street to count as static.
     pub min_static: Duration,
     /// A pixel that was static stays static this long while something moves in front of it
@@ -65,6 +72,7 @@ impl Default for StaticConfig {
             absorb_after: Duration::from_secs(3 * 3600),
             threshold: 22.0,
             chroma_threshold: 12.0,
+            texture_threshold: 60.0,
             min_static: Duration::from_secs(30),
             occlusion_grace: Duration::from_secs(5),
             min_area: 0.002,
@@ -91,6 +99,9 @@ pub struct StaticObjectDetector {
     chroma: Vec<[f32; 2]>,
     long_chroma: Vec<[f32; 2]>,
     short_chroma: Vec<[f32; 2]>,
+    /// Per pixel, the texture change of the current frame against the long- and short-term
+    /// backgrounds (see `texture_threshold`), measured before either learns from the frame.
+    texture: Vec<[f32; 2]>,
     gain: f32,
     mask: Vec<bool>,
     labels: Vec<u32>,
@@ -113,6 +124,7 @@ impl StaticObjectDetector {
             chroma: Vec::new(),
             long_chroma: Vec::new(),
             short_chroma: Vec::new(),
+            texture: Vec::new(),
             gain: 1.0,
             mask: Vec::new(),
             labels: Vec::new(),
@@ -177,16 +189,37 @@ impl StaticObjectDetector {
             f32::INFINITY
         };
         let colour_change = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).abs().max((a[1] - b[1]).abs());
+        let texture_threshold = if self.config.texture_threshold > 0.0 {
+            self.config.texture_threshold
+        } else {
+            f32::INFINITY
+        };
+        texture_changes(
+            &self.grey,
+            gain,
+            [&self.long, &self.short],
+            (w, h),
+            &mut self.texture,
+        );
         let min_static = self.config.min_static.as_secs_f64();
         let grace = self.config.occlusion_grace.as_secs_f64();
         let absorb = self.config.absorb_after.as_secs_f64();
         for p in 0..w * h {
             let g = self.grey[p] / gain;
             let c = self.chroma[p].map(|v| v / gain);
-            let differs = (g - self.long[p]).abs() > threshold
-                || colour_change(c, self.long_chroma[p]) > chroma_threshold;
-            let moving = (g - self.short[p]).abs() > threshold
-                || colour_change(c, self.short_chroma[p]) > chroma_threshold;
+            // Tone: how far brightness and colour are off, in thresholds.
+            let tone = |background: f32, background_chroma: [f32; 2]| {
+                ((g - background).abs() / threshold)
+                    .max(colour_change(c, background_chroma) / chroma_threshold)
+            };
+            let (tone_long, tone_short) = (
+                tone(self.long[p], self.long_chroma[p]),
+                tone(self.short[p], self.short_chroma[p]),
+            );
+            let [texture_long, texture_short] = self.texture[p];
+            let differs = tone_long > 1.0 || (tone_long >= 0.5 && texture_long > texture_threshold);
+            let moving =
+                tone_short > 1.0 || (tone_short >= 0.5 && texture_short > texture_threshold);
             self.short[p] += (a_short as f32) * (g - self.short[p]);
             blend(&mut self.short_chroma[p], c, a_short as f32);
             if bootstrapping {
@@ -469,6 +502,38 @@ const NEIGHBOURS: [(isize, isize); 8] = [
     (1, 1),
 ];
 
+/// Per pixel of the `w` × `h` frame `grey` (divided by `gain`), how much its texture changed
+/// against each of the `backgrounds`: the change of the horizontal plus the vertical brightness
+/// step across the pixel (central differences, one-sided at the frame's edge).
+fn texture_changes(
+    grey: &[f32],
+    gain: f32,
+    backgrounds: [&[f32]; 2],
+    (w, h): (usize, usize),
+    out: &mut Vec<[f32; 2]>,
+) {
+    out.clear();
+    out.resize(w * h, [0.0; 2]);
+    for y in 0..h {
+        let (up, down) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        for x in 0..w {
+            let (left, right) = (x.saturating_sub(1), (x + 1).min(w - 1));
+            let step = |v: &[f32], scale: f32| {
+                (
+                    (v[y * w + right] - v[y * w + left]) * scale,
+                    (v[down * w + x] - v[up * w + x]) * scale,
+                )
+            };
+            let (gx, gy) = step(grey, 1.0 / gain);
+            let p = y * w + x;
+            for (o, background) in out[p].iter_mut().zip(backgrounds) {
+                let (bx, by) = step(background, 1.0);
+                *o = (gx - bx).abs() + (gy - by).abs();
+            }
+        }
+    }
+}
+
 /// Moves a colour background `rate` of the way towards `c`.
 fn blend(background: &mut [f32; 2], c: [f32; 2], rate: f32) {
     for (b, v) in background.iter_mut().zip(c) {
@@ -630,6 +695,63 @@ mod tests {
             ..StaticConfig::default()
         };
         assert!(!run(grey_only), "brightness alone cannot see it");
+    }
+
+    /// Grey wall with sensor noise; from 60 s on, crates whose 4 px slats alternate 18 grey
+    /// levels above and below the wall's grey, so that their tone averages the wall's.
+    fn crates_on_a_grey_wall(s: u64) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
+        let mut state = s.wrapping_mul(6364136223846793005).wrapping_add(1);
+        for y in 0..H {
+            for x in 0..W {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let noise = ((state >> 59) as f32 - 16.0) * 0.3;
+                let crates = s >= 60 && (120..160).contains(&x) && (100..130).contains(&y);
+                let slat = if ((x / 4) + (y / 4)) % 2 == 0 {
+                    18.0
+                } else {
+                    -18.0
+                };
+                let v = 100.0 + noise + if crates { slat } else { 0.0 };
+                let v = v.clamp(0.0, 255.0) as u8;
+                rgb.extend_from_slice(&[v, v, v]);
+            }
+        }
+        rgb
+    }
+
+    #[test]
+    fn crates_as_grey_as_the_wall_behind_are_found_by_their_texture() {
+        let run = |config: StaticConfig| {
+            let mut d = StaticObjectDetector::new(config);
+            let mut found = None;
+            for s in 0..150u64 {
+                let out = d.update(at(s), &crates_on_a_grey_wall(s), W, H);
+                assert!(s >= 60 || out.is_empty(), "before the crates: {out:?}");
+                if found.is_none() {
+                    found = out.first().cloned();
+                }
+            }
+            found
+        };
+        let o = run(StaticConfig::default()).expect("texture finds the crates");
+        let b = o.bbox.scale(320.0, 180.0);
+        assert!(
+            (b.x1 - 120.0).abs() <= 4.0 && (b.x2 - 160.0).abs() <= 4.0,
+            "{b:?}"
+        );
+        assert!(
+            (b.y1 - 100.0).abs() <= 4.0 && (b.y2 - 130.0).abs() <= 4.0,
+            "{b:?}"
+        );
+        assert_eq!(o.since, Some(at(60)));
+        let no_texture = StaticConfig {
+            texture_threshold: 0.0,
+            ..StaticConfig::default()
+        };
+        assert!(run(no_texture).is_none(), "tone alone cannot see them");
     }
 
     #[test]
