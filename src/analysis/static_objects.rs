@@ -8,9 +8,9 @@
 //! A pixel that differs from the long-term background (in brightness; in colour where the
 //! brightness happens to match; in texture, the brightness steps across it, where its tone is at
 //! least half off) but matches the short-term one holds something that is new but no longer
-//! moving. When such pixels have differed from the empty
-//! street for `min_static` and form a region of at least `min_area` of the frame, the region is
-//! reported as `static_object`, with the time it arrived (when its pixels first differed).
+//! moving. When such pixels have differed from the empty street for `min_static` and form a
+//! region of at least `min_area` of the frame, the region is reported as `static_object`, with
+//! the time it arrived (when its pixels first differed).
 //! People walking through differ from both models and are never static; a pixel already static
 //! stays so for a few seconds while someone passes in front of it, and parts of one object
 //! split apart by the mask (a stall's canopy above its table) are joined. A global gain estimated
