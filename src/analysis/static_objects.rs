@@ -605,29 +605,35 @@ mod tests {
     const W: u32 = 320;
     const H: u32 = 180;
 
-    /// A textured street, brightness `light`, with optional rectangles (x, y, w, h, grey).
-    fn frame(light: f32, rects: &[(u32, u32, u32, u32, u8)], seed: u64) -> Vec<u8> {
-        let mut rgb = vec![0u8; (W * H * 3) as usize];
+    /// A grey frame: `grey(x, y)` plus sensor noise (±16 grey levels × 0.3, from `seed`), all
+    /// times `light`.
+    fn noisy_frame(seed: u64, light: f32, grey: impl Fn(u32, u32) -> f32) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
         let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
         for y in 0..H {
             for x in 0..W {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
-                let noise = ((state >> 59) as f32) - 16.0; // ±16 grey levels of sensor noise
-                let base = 90.0 + 40.0 * (((x / 16) + (y / 16)) % 2) as f32 + noise * 0.3;
-                let mut v = base;
-                for &(rx, ry, rw, rh, g) in rects {
-                    if x >= rx && x < rx + rw && y >= ry && y < ry + rh {
-                        v = f32::from(g) + noise * 0.3;
-                    }
-                }
-                let v = (v * light).clamp(0.0, 255.0) as u8;
-                let i = ((y * W + x) * 3) as usize;
-                rgb[i..i + 3].copy_from_slice(&[v, v, v]);
+                let noise = ((state >> 59) as f32) - 16.0;
+                let v = ((grey(x, y) + noise * 0.3) * light).clamp(0.0, 255.0) as u8;
+                rgb.extend_from_slice(&[v, v, v]);
             }
         }
         rgb
+    }
+
+    /// A textured street, brightness `light`, with optional rectangles (x, y, w, h, grey).
+    fn frame(light: f32, rects: &[(u32, u32, u32, u32, u8)], seed: u64) -> Vec<u8> {
+        noisy_frame(seed, light, |x, y| {
+            rects
+                .iter()
+                .rev()
+                .find(|&&(rx, ry, rw, rh, _)| x >= rx && x < rx + rw && y >= ry && y < ry + rh)
+                .map_or(90.0 + 40.0 * (((x / 16) + (y / 16)) % 2) as f32, |r| {
+                    f32::from(r.4)
+                })
+        })
     }
 
     fn at(s: u64) -> SystemTime {
@@ -700,26 +706,15 @@ mod tests {
     /// Grey wall with sensor noise; from 60 s on, crates whose 4 px slats alternate 18 grey
     /// levels above and below the wall's grey, so that their tone averages the wall's.
     fn crates_on_a_grey_wall(s: u64) -> Vec<u8> {
-        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
-        let mut state = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-        for y in 0..H {
-            for x in 0..W {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let noise = ((state >> 59) as f32 - 16.0) * 0.3;
-                let crates = s >= 60 && (120..160).contains(&x) && (100..130).contains(&y);
-                let slat = if ((x / 4) + (y / 4)) % 2 == 0 {
-                    18.0
-                } else {
-                    -18.0
-                };
-                let v = 100.0 + noise + if crates { slat } else { 0.0 };
-                let v = v.clamp(0.0, 255.0) as u8;
-                rgb.extend_from_slice(&[v, v, v]);
-            }
-        }
-        rgb
+        noisy_frame(s, 1.0, |x, y| {
+            let crates = s >= 60 && (120..160).contains(&x) && (100..130).contains(&y);
+            let slat = if ((x / 4) + (y / 4)) % 2 == 0 {
+                18.0
+            } else {
+                -18.0
+            };
+            100.0 + if crates { slat } else { 0.0 }
+        })
     }
 
     #[test]
