@@ -858,15 +858,10 @@ impl Dispatcher {
             }
             // A camera whose analysis lags far behind its stream holds pictures up to a budget;
             // the evidence of a candidate on a frame past it shows the latest frame instead.
-            let held: usize = slot
-                .jobs
-                .iter()
-                .filter(|j| j.picture.is_some())
-                .map(|j| picture_bytes(&j.frame))
-                .sum();
+            let picture = source.filter(|_| picture_fits(&slot.jobs, &frame));
             slot.jobs.push_back(FrameJob {
                 frame: Arc::clone(&frame),
-                picture: source.filter(|_| held + picture_bytes(&frame) <= HELD_PICTURES_BYTES),
+                picture,
                 waiting: due.len(),
                 results,
             });
@@ -1124,10 +1119,21 @@ impl Dispatcher {
     }
 }
 
-/// Memory one camera's jobs may hold in full-resolution pictures for the evidence: about 60
+/// Memory one camera's jobs may hold in full-resolution pictures for the evidence: 64
 /// frames of 1080p. Files are read ahead of a slow detector by a few dozen frames; a live camera
 /// whose analysis lags behind its stream may reach it.
 const HELD_PICTURES_BYTES: usize = 192 << 20;
+
+/// Whether `frame`'s picture may be held beside those the camera's `jobs` hold already
+/// ([`HELD_PICTURES_BYTES`]).
+fn picture_fits(jobs: &VecDeque<FrameJob>, frame: &Frame) -> bool {
+    let held: usize = jobs
+        .iter()
+        .filter(|j| j.picture.is_some())
+        .map(|j| picture_bytes(&j.frame))
+        .sum();
+    held + picture_bytes(frame) <= HELD_PICTURES_BYTES
+}
 
 /// What a frame's decoded picture takes in memory (decoders give 4:2:0, 1.5 bytes a pixel).
 fn picture_bytes(frame: &Frame) -> usize {
@@ -2046,6 +2052,62 @@ mod tests {
         new.grid_code = None;
         new.community = None;
         assert_eq!(caption(&new, chrono_tz::Tz::UTC).len(), 1, "no place known");
+    }
+
+    /// A decoded picture that is only held, never converted.
+    struct HeldPicture;
+
+    impl SourcePicture for HeldPicture {
+        fn detail(&self, _: &BBox) -> Option<crate::domain::FrameDetail> {
+            None
+        }
+
+        fn whole(&self) -> Option<crate::domain::FrameDetail> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_lagging_camera_holds_at_most_its_budget_of_pictures() {
+        let frame = |seq: u64| {
+            Arc::new(Frame {
+                camera: CameraId::new("cam-1"),
+                instance: 0,
+                seq,
+                time: SystemTime::UNIX_EPOCH + Duration::from_millis(1_800_000_000_000 + seq),
+                pts: None,
+                width: 8,
+                height: 8,
+                source_width: 1920,
+                source_height: 1080,
+                rgb: vec![0u8; 8 * 8 * 3].into(),
+                detail: None,
+                source: None,
+            })
+        };
+        let mut jobs = VecDeque::new();
+        let push = |jobs: &mut VecDeque<FrameJob>, seq: u64| {
+            let frame = frame(seq);
+            let picture: Option<Arc<dyn SourcePicture>> =
+                picture_fits(jobs, &frame).then(|| Arc::new(HeldPicture) as _);
+            let held = picture.is_some();
+            jobs.push_back(FrameJob {
+                frame,
+                picture,
+                waiting: 1,
+                results: Vec::new(),
+            });
+            held
+        };
+        // 1080p in 4:2:0 is 3 110 400 bytes: 64 of them fit in 192 MiB, the 65th does not.
+        let held = (0..100).filter(|&seq| push(&mut jobs, seq)).count();
+        assert_eq!(held, 64);
+        assert!(jobs.iter().skip(64).all(|j| j.picture.is_none()));
+        // A frame whose picture was refused holds nothing; when the oldest job is done, the
+        // next frame's picture fits again.
+        jobs.pop_front();
+        assert!(push(&mut jobs, 100), "room after the oldest job is done");
+        assert!(!push(&mut jobs, 101), "and for one picture only");
     }
 
     #[test]
