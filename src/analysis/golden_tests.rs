@@ -310,6 +310,7 @@ golden!(
     signage_no_signage_zone,
     edge_hysteresis,
     static_classified,
+    static_glimpsed_class,
     restart_with_history,
     mask,
     signage_presence,

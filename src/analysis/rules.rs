@@ -16,7 +16,9 @@
 //!   on goods and boxes belongs to them (a poster hidden behind a stall is reported when the
 //!   stall has gone; an A-frame is still found by the object model's sign class).
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
-//!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3), else `sidewalk_occupation`.
+//!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
+//!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
+//!   called a stall on one run in three) is a guess the operator makes better.
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
 //!   sighting), but only time during which the rule is enforced counts: time outside the rule's
 //!   `schedule`, or inside an `allowed_vending` zone during its window, restarts the count. So a
@@ -333,6 +335,9 @@ pub struct RulesConfig {
     pub novelty_iou: f32,
     /// IoU between a static object and an object track that classifies it (default 0.3).
     pub classify_iou: f32,
+    /// Least [`Track::presence`] of an object track that classifies a static object (default
+    /// 0.5): the model must see the object on most of its runs, not glimpse it now and then.
+    pub classify_presence: f32,
     /// After a restart, a track that arrives within this of the first update counts as present
     /// at start (default 3 min; [`super::CameraAnalysis`] uses the largest tracker gap).
     pub restore_grace: Duration,
@@ -344,6 +349,7 @@ impl Default for RulesConfig {
             spot_iou: 0.3,
             novelty_iou: 0.3,
             classify_iou: 0.3,
+            classify_presence: 0.5,
             restore_grace: Duration::from_secs(180),
         }
     }
@@ -481,7 +487,10 @@ impl Rules {
                     _ => objects
                         .iter()
                         .map(|o| (o.bbox().iou(&track.bbox()), o))
-                        .filter(|(iou, _)| *iou >= self.config.classify_iou)
+                        .filter(|(iou, o)| {
+                            *iou >= self.config.classify_iou
+                                && o.presence() >= self.config.classify_presence
+                        })
                         .max_by(|a, b| a.0.total_cmp(&b.0))
                         .map_or(Category::SidewalkOccupation, |(_, o)| {
                             if o.label() == "street_vending" {
