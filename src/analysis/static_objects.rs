@@ -9,8 +9,8 @@
 //! brightness happens to match; in texture, the brightness steps across it, where its tone is at
 //! least half off) but matches the short-term one holds something that is new but no longer
 //! moving. When such pixels have differed from the empty street for `min_static` and form a
-//! region of at least `min_area` of the frame, the region is reported as `static_object`, with
-//! the time it arrived (when its pixels first differed).
+//! region of at least `min_area` of the frame, found on every update for `steady`, the region
+//! is reported as `static_object`, with the time it arrived (when its pixels first differed).
 //! People walking through differ from both models and are never static; a pixel already static
 //! stays so for a few seconds while someone passes in front of it, and parts of one object
 //! split apart by the mask (a stall's canopy above its table) are joined. A global gain estimated
@@ -57,6 +57,9 @@ pub struct StaticConfig {
     pub occlusion_grace: Duration,
     /// Smallest region reported, as a fraction of the frame.
     pub min_area: f32,
+    /// A region is reported once it has been found on every update for this long: one whose
+    /// size flickers about `min_area`, found on a frame now and then, is not an object.
+    pub steady: Duration,
     /// After a (re)start the long-term background learns as fast as the short-term one for
     /// this long, so people in the first frame leave no ghost. Whatever arrives in this time
     /// becomes background.
@@ -75,8 +78,9 @@ impl Default for StaticConfig {
             texture_threshold: 60.0,
             min_static: Duration::from_secs(30),
             occlusion_grace: Duration::from_secs(5),
-            min_area: 0.002,
+            min_area: 0.0015,
             bootstrap: Duration::from_secs(15),
+            steady: Duration::from_secs(3),
         }
     }
 }
@@ -105,6 +109,9 @@ pub struct StaticObjectDetector {
     gain: f32,
     mask: Vec<bool>,
     labels: Vec<u32>,
+    /// The regions found on the previous update, with the time since which each has been found
+    /// on every update (see `steady`).
+    found: Vec<(BBox, f64)>,
 }
 
 const NEVER: f64 = f64::INFINITY;
@@ -128,6 +135,7 @@ impl StaticObjectDetector {
             gain: 1.0,
             mask: Vec::new(),
             labels: Vec::new(),
+            found: Vec::new(),
         }
     }
 
@@ -247,7 +255,35 @@ impl StaticObjectDetector {
             }
             self.mask[p] = settled && now - self.still_at[p] <= grace;
         }
-        self.regions(w, h, epoch)
+        let regions = self.regions(w, h, epoch);
+        self.steady_only(regions, now)
+    }
+
+    /// The regions that have been found on every update for `steady` (a region continues one
+    /// of the previous update when their boxes overlap with IoU ≥ 0.3); remembers all of them
+    /// for the next update.
+    fn steady_only(&mut self, regions: Vec<Observation>, now: f64) -> Vec<Observation> {
+        let steady = self.config.steady.as_secs_f64();
+        let found: Vec<(BBox, f64)> = regions
+            .iter()
+            .map(|r| {
+                let began = self
+                    .found
+                    .iter()
+                    .filter(|(b, _)| b.iou(&r.bbox) >= 0.3)
+                    .map(|&(_, began)| began)
+                    .fold(now, f64::min);
+                (r.bbox, began)
+            })
+            .collect();
+        let out = regions
+            .into_iter()
+            .zip(&found)
+            .filter(|(_, &(_, began))| now - began >= steady)
+            .map(|(r, _)| r)
+            .collect();
+        self.found = found;
+        out
     }
 
     fn reset(&mut self, w: usize, h: usize, width: u32, height: u32) {
@@ -256,6 +292,7 @@ impl StaticObjectDetector {
         self.still_at = vec![f64::NEG_INFINITY; w * h];
         self.mask = vec![false; w * h];
         self.labels = vec![0; w * h];
+        self.found.clear();
         self.epoch = None;
     }
 
@@ -865,6 +902,39 @@ mod tests {
             "canopy and table joined: {stall:?}"
         );
         assert!(boxes[0].x2 <= 52.0 && boxes[1].x1 >= 58.0, "{boxes:?}");
+    }
+
+    #[test]
+    fn a_region_is_reported_once_it_has_been_found_on_every_update_for_three_seconds() {
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let region = |x: f32| {
+            Observation::new(
+                BBox::new(x, 0.5, x + 0.05, 0.6),
+                0.9,
+                "static_object",
+                DetectorKind::Static,
+            )
+        };
+        // The left region is found on every update and shifts a little; the right one flickers
+        // about the smallest size, found on two updates out of three.
+        let reported: Vec<Vec<f32>> = (0..8u32)
+            .map(|s| {
+                let mut found = vec![region(0.2 + 0.002 * s as f32)];
+                if s % 3 != 2 {
+                    found.push(region(0.7));
+                }
+                d.steady_only(found, f64::from(s))
+                    .iter()
+                    .map(|o| o.bbox.x1)
+                    .collect()
+            })
+            .collect();
+        let lefts: Vec<usize> = (0..8).filter(|&s| !reported[s].is_empty()).collect();
+        assert_eq!(lefts, vec![3, 4, 5, 6, 7], "{reported:?}");
+        assert!(
+            reported.iter().flatten().all(|&x1| x1 < 0.5),
+            "the flickering region is never reported: {reported:?}"
+        );
     }
 
     #[test]

@@ -15,8 +15,8 @@
 //! calibration comes from six pixel ↔ ground pairs of the scene's camera; the grid is a 50 m
 //! grid around the camera. Short dwell rules keep the scenes short: 30 s for vending, stacking
 //! and sidewalk occupation, 40 s for signage (the built-in rules wait 5, 10 and 2 minutes). Signage
-//! waits longer than the static-object detector's 30 s of stillness, as the built-in 2 minutes
-//! do, so text on something that has just arrived and stayed (a parked bicycle) is known to be
+//! waits longer than the static-object detector's first report (30 s of stillness, then 3 s
+//! of steadiness), as the built-in 2 minutes do, so text on something that has just arrived and stayed (a parked bicycle) is known to be
 //! on that object before it could be reported as a sign.
 //!
 //! Matching: a case matches the violation whose box, at the case's detection time (clamped to
