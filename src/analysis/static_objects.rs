@@ -111,10 +111,13 @@ pub struct StaticObjectDetector {
     labels: Vec<u32>,
     /// The regions found on the previous update, with the time since which each has been found
     /// on every update (see `steady`).
-    found: Vec<(BBox, f64)>,
+    last_regions: Vec<(BBox, f64)>,
 }
 
 const NEVER: f64 = f64::INFINITY;
+
+/// A region continues one of the previous update when their boxes overlap this much (IoU).
+const CONTINUES_IOU: f32 = 0.3;
 
 impl StaticObjectDetector {
     pub fn new(config: StaticConfig) -> Self {
@@ -135,7 +138,7 @@ impl StaticObjectDetector {
             gain: 1.0,
             mask: Vec::new(),
             labels: Vec::new(),
-            found: Vec::new(),
+            last_regions: Vec::new(),
         }
     }
 
@@ -260,17 +263,17 @@ impl StaticObjectDetector {
     }
 
     /// The regions that have been found on every update for `steady` (a region continues one
-    /// of the previous update when their boxes overlap with IoU ≥ 0.3); remembers all of them
-    /// for the next update.
+    /// of the previous update when their boxes overlap with IoU ≥ [`CONTINUES_IOU`]); remembers
+    /// all of them for the next update.
     fn steady_only(&mut self, regions: Vec<Observation>, now: f64) -> Vec<Observation> {
         let steady = self.config.steady.as_secs_f64();
         let found: Vec<(BBox, f64)> = regions
             .iter()
             .map(|r| {
                 let began = self
-                    .found
+                    .last_regions
                     .iter()
-                    .filter(|(b, _)| b.iou(&r.bbox) >= 0.3)
+                    .filter(|(b, _)| b.iou(&r.bbox) >= CONTINUES_IOU)
                     .map(|&(_, began)| began)
                     .fold(now, f64::min);
                 (r.bbox, began)
@@ -282,7 +285,7 @@ impl StaticObjectDetector {
             .filter(|(_, &(_, began))| now - began >= steady)
             .map(|(r, _)| r)
             .collect();
-        self.found = found;
+        self.last_regions = found;
         out
     }
 
@@ -292,7 +295,7 @@ impl StaticObjectDetector {
         self.still_at = vec![f64::NEG_INFINITY; w * h];
         self.mask = vec![false; w * h];
         self.labels = vec![0; w * h];
-        self.found.clear();
+        self.last_regions.clear();
         self.epoch = None;
     }
 
