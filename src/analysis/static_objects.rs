@@ -651,9 +651,9 @@ mod tests {
     const W: u32 = 320;
     const H: u32 = 180;
 
-    /// A grey frame: `grey(x, y)` plus sensor noise (±16 grey levels × 0.3, from `seed`), all
-    /// times `light`.
-    fn noisy_frame(seed: u64, light: f32, grey: impl Fn(u32, u32) -> f32) -> Vec<u8> {
+    /// A colour frame: `colour(x, y)` (RGB) plus sensor noise (±16 levels × 0.3 on all three
+    /// channels, from `seed`), all times `light`.
+    fn noisy_colour_frame(seed: u64, light: f32, colour: impl Fn(u32, u32) -> [f32; 3]) -> Vec<u8> {
         let mut rgb = Vec::with_capacity((W * H * 3) as usize);
         let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
         for y in 0..H {
@@ -662,11 +662,17 @@ mod tests {
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
                 let noise = ((state >> 59) as f32) - 16.0;
-                let v = ((grey(x, y) + noise * 0.3) * light).clamp(0.0, 255.0) as u8;
-                rgb.extend_from_slice(&[v, v, v]);
+                rgb.extend(
+                    colour(x, y).map(|c| ((c + noise * 0.3) * light).clamp(0.0, 255.0) as u8),
+                );
             }
         }
         rgb
+    }
+
+    /// A grey frame: `grey(x, y)` on all three channels, as [`noisy_colour_frame`].
+    fn noisy_frame(seed: u64, light: f32, grey: impl Fn(u32, u32) -> f32) -> Vec<u8> {
+        noisy_colour_frame(seed, light, |x, y| [grey(x, y); 3])
     }
 
     /// A textured street, brightness `light`, with optional rectangles (x, y, w, h, grey).
@@ -832,24 +838,13 @@ mod tests {
     /// A grey checkered wall (cells of 16 px, 90 and 130) and, from 60 s on, a green box
     /// whose brightness (110) lies between the cells' and whose edges run along cell borders.
     fn green_box_on_a_checkered_wall(s: u64) -> Vec<u8> {
-        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
-        let mut state = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-        for y in 0..H {
-            for x in 0..W {
-                state = state
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                let noise = ((state >> 59) as f32 - 16.0) * 0.3;
-                let boxed = s >= 60 && (96..160).contains(&x) && (64..112).contains(&y);
-                let c = if boxed {
-                    [80.0, 130.0, 80.0]
-                } else {
-                    [90.0 + 40.0 * (((x / 16) + (y / 16)) % 2) as f32; 3]
-                };
-                rgb.extend(c.map(|v| (v + noise).clamp(0.0, 255.0) as u8));
+        noisy_colour_frame(s, 1.0, |x, y| {
+            if s >= 60 && (96..160).contains(&x) && (64..112).contains(&y) {
+                [80.0, 130.0, 80.0]
+            } else {
+                [90.0 + 40.0 * (((x / 16) + (y / 16)) % 2) as f32; 3]
             }
-        }
-        rgb
+        })
     }
 
     #[test]
