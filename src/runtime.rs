@@ -2,7 +2,8 @@
 //! reports what happens as `RuntimeEvent`s.
 //!
 //! Per camera, every frame that some detector is due on becomes a job; the static-object
-//! detector runs on it at once, the model detectors through the inference pool. When all of a
+//! detector runs on it at once (on the whole frame, and at a finer resolution on the sign band
+//! a tiled text detector watches), the model detectors through the inference pool. When all of a
 //! job's results are in (jobs complete in frame order), they go to the camera's analysis in time
 //! order; each candidate it emits is geo-tagged (calibration → WGS84 → unit grid), given the
 //! city's event code, and handed with a full-resolution snapshot to the cases thread, which
@@ -35,7 +36,7 @@ use anyhow::Context;
 use crossbeam_channel::{bounded, select, unbounded, Receiver, RecvTimeoutError, Sender};
 
 use crate::analysis::{
-    self, CameraAnalysis, DetectorIntervals, DetectorKind, Observation, StaticConfig,
+    self, BandDetector, CameraAnalysis, DetectorIntervals, DetectorKind, Observation, StaticConfig,
     StaticObjectDetector,
 };
 use crate::cases::{self, CaseStore, CategoryTable, NewCandidate, Spool};
@@ -162,14 +163,18 @@ struct Detector {
 
 struct StaticSlot {
     detector: StaticObjectDetector,
+    /// The same detector at a finer resolution on the camera's sign band (the region its text
+    /// detector tiles), when it has one.
+    band: Option<BandDetector>,
     interval: Duration,
     last: Option<SystemTime>,
 }
 
 impl StaticSlot {
-    fn new(interval: Duration) -> Self {
+    fn new(interval: Duration, band: Option<BBox>) -> Self {
         Self {
             detector: StaticObjectDetector::new(StaticConfig::default()),
+            band: band.map(|region| BandDetector::new(region, BandDetector::default_config())),
             interval,
             last: None,
         }
@@ -505,13 +510,17 @@ impl Runtime {
                 }
                 slot.detectors = detectors;
                 let kept = slot.static_objects.take();
-                slot.static_objects = wants_static
-                    .then(|| kept.unwrap_or_else(|| StaticSlot::new(intervals.static_objects)));
+                slot.static_objects = wants_static.then(|| {
+                    kept.unwrap_or_else(|| {
+                        StaticSlot::new(intervals.static_objects, spec.detail_region)
+                    })
+                });
                 slot.calibration = camera.calibration.clone();
                 return Ok(());
             }
         }
-        let static_objects = wants_static.then(|| StaticSlot::new(intervals.static_objects));
+        let static_objects =
+            wants_static.then(|| StaticSlot::new(intervals.static_objects, spec.detail_region));
         // Cases still open from an earlier run are the same violations, not new ones.
         let open = self
             .tokio
@@ -835,9 +844,17 @@ impl Dispatcher {
             let mut results = Vec::new();
             if let Some(s) = &mut slot.static_objects {
                 if is_due(&mut s.last, s.interval, frame.time) {
-                    let found =
+                    let mut found =
                         s.detector
                             .update(frame.time, &frame.rgb, frame.width, frame.height);
+                    if let Some(band) = &mut s.band {
+                        found.extend(band.update(
+                            frame.time,
+                            &frame.rgb,
+                            frame.width,
+                            frame.height,
+                        ));
+                    }
                     if !found.is_empty() {
                         let regions = found
                             .iter()

@@ -316,4 +316,5 @@ golden!(
     signage_presence,
     signage_on_goods,
     signage_lines,
+    signage_static_band,
 );

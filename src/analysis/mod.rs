@@ -32,7 +32,7 @@ use crate::domain::{BBox, CameraId};
 
 pub use picture::{RgbView, ScenePicture};
 pub use rules::{Baseline, Category, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject};
-pub use static_objects::{StaticConfig, StaticObjectDetector};
+pub use static_objects::{BandDetector, StaticConfig, StaticObjectDetector, STATIC_SIGN};
 pub use time::TimeWindow;
 pub use tracker::{Track, Tracker, TrackerConfig, TrackerUpdate};
 pub use zones::{Placement, Zone, ZoneConfig, ZoneError, ZoneHit, ZoneKind, ZoneMap};
@@ -297,7 +297,7 @@ impl CameraAnalysis {
         let new: Vec<Observation> = observations
             .iter()
             .filter(|o| {
-                let sign = matches!(o.label.as_str(), "text" | "illegal_signage");
+                let sign = matches!(o.label.as_str(), "text" | "illegal_signage" | STATIC_SIGN);
                 !(sign
                     && !self.zones.touches_no_signage(&o.bbox)
                     && picture.unchanged(frame, &o.bbox))

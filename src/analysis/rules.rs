@@ -6,15 +6,19 @@
 //!
 //! - Ground categories (`street_vending`, `sidewalk_stacking`, `sidewalk_occupation`) fire only
 //!   inside a `no_vending` zone: that zone kind is "the sidewalk", so stacked goods use it too.
-//! - `illegal_signage` (labels `illegal_signage` and `text`) fires for a track inside a
+//! - `illegal_signage` (labels `illegal_signage`, `text` and `static_sign`, a change in the sign
+//!   band that arrived and stayed, from [`super::BandDetector`]) fires for a track inside a
 //!   `no_signage` zone (baseline or not), or anywhere for a track that is novel against the
 //!   baseline (IoU below 0.3 with every approved region); the candidate's zone is then `None`.
 //!   (The baseline's picture acts earlier, in [`super::CameraAnalysis::update_seen`]: sign
 //!   observations on patches unchanged since it was taken never reach the tracker.)
 //!   A sign track lying half or more inside a confirmed `street_vending` / `sidewalk_stacking`
-//!   track never fires, nor does a `text` track half inside a confirmed `static_object`: print
-//!   on goods and boxes belongs to them (a poster hidden behind a stall is reported when the
-//!   stall has gone; an A-frame is still found by the object model's sign class).
+//!   track never fires, nor does a `text` or `static_sign` track half inside a confirmed
+//!   `static_object`: print on goods and boxes belongs to them (a poster hidden behind a stall
+//!   is reported when the stall has gone; an A-frame is still found by the object model's sign
+//!   class). Outside `no_signage` zones a `static_sign` whose foot (bottom centre) stands in a
+//!   `no_vending` zone never fires either: it is the top of goods on the sidewalk that the
+//!   ground detectors have not (yet) found, not something on the wall.
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
@@ -47,6 +51,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::picture::ScenePicture;
+use super::static_objects::STATIC_SIGN;
 use super::time::{any_contains, since, TimeWindow};
 use super::tracker::Track;
 use super::zones::{Zone, ZoneHit, ZoneKind};
@@ -502,20 +507,33 @@ impl Rules {
                 };
                 Some((category, Some(hit)))
             }
-            "text" | "illegal_signage" => {
+            "text" | "illegal_signage" | STATIC_SIGN => {
                 // Print on a stall's goods or a stack's boxes is part of that object, not a sign;
-                // so is text on something that arrived and stayed (the static detector's region).
-                // The object model's own signs on such a region (an A-frame) still count.
+                // so is text on something that arrived and stayed (the static detector's region),
+                // and so is a change in the sign band that is part of such an object (a stack's
+                // top against the wall). The object model's own signs on such a region (an
+                // A-frame) still count.
                 let inside = |o: &&Track| track.bbox().share_inside(&o.bbox()) >= 0.5;
                 let on_goods = objects.iter().any(inside)
-                    || (track.label() == "text" && statics.iter().any(inside));
+                    || (track.label() != "illegal_signage" && statics.iter().any(inside));
+                // A change in the sign band standing in the sidewalk (its foot in a `no_vending`
+                // zone) is the top of something on the ground, left to the ground detectors,
+                // unless it is in a `no_signage` zone (a sheet on a lamp post in front of the
+                // sidewalk, as the image sees it).
+                let b = track.bbox();
+                let (foot_x, foot_y) = (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2));
+                let on_sidewalk = track.label() == STATIC_SIGN
+                    && zones
+                        .iter()
+                        .any(|z| z.kind == ZoneKind::NoVending && z.contains(foot_x, foot_y));
                 if on_goods {
                     None
                 } else if let Some(hit) = first_of(&ZoneKind::NoSignage) {
                     Some((Category::IllegalSignage, Some(hit)))
-                } else if self
-                    .baseline
-                    .is_novel(&track.bbox(), self.config.novelty_iou)
+                } else if !on_sidewalk
+                    && self
+                        .baseline
+                        .is_novel(&track.bbox(), self.config.novelty_iou)
                 {
                     Some((Category::IllegalSignage, None))
                 } else {

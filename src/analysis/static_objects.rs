@@ -410,6 +410,100 @@ impl StaticObjectDetector {
     }
 }
 
+/// The static-object detector on one band of the picture, at twice the whole frame's
+/// resolution: a camera's sign band (the shopfront wall and the lamp posts, the region its text
+/// detector tiles). A sheet stuck on a lamp post is a few pixels at the whole frame's ~160 px,
+/// too few to be a region, and its lines of text may be too small for any text detector to
+/// read; here it is a region of its own. Its regions are `static_sign`: something that arrived
+/// on the wall or a pole and stayed, a sign unless it lies on goods (the rules decide).
+#[derive(Debug, Clone)]
+pub struct BandDetector {
+    region: BBox,
+    detector: StaticObjectDetector,
+    crop: Vec<u8>,
+}
+
+/// The label of a [`BandDetector`]'s regions.
+pub const STATIC_SIGN: &str = "static_sign";
+
+impl BandDetector {
+    /// Working pixels per pixel of the frame the band is cut from.
+    const SCALE: f32 = 0.5;
+
+    /// Watches `region` (normalised) with `config`, whose `width` is set from the band's size.
+    pub fn new(region: BBox, config: StaticConfig) -> Self {
+        Self {
+            region,
+            detector: StaticObjectDetector::new(config),
+            crop: Vec::new(),
+        }
+    }
+
+    /// The defaults of [`StaticConfig`] but for the smallest region, which is in the band's
+    /// finer working pixels about a fifth of the whole frame's.
+    pub fn default_config() -> StaticConfig {
+        StaticConfig {
+            min_area: 0.0006,
+            ..StaticConfig::default()
+        }
+    }
+
+    /// The band, normalised to the frame.
+    pub fn region(&self) -> BBox {
+        self.region
+    }
+
+    /// Feeds one packed-RGB frame taken at `t`; returns the static regions in the band now,
+    /// boxes normalised to the whole frame, labelled [`STATIC_SIGN`]; regions that reach the
+    /// band's lower edge are left out.
+    pub fn update(
+        &mut self,
+        t: SystemTime,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Vec<Observation> {
+        let (fw, fh) = (width as usize, height as usize);
+        if fw == 0 || fh == 0 || rgb.len() < fw * fh * 3 {
+            return Vec::new();
+        }
+        let to_px =
+            |v: f32, size: usize| ((v.clamp(0.0, 1.0) * size as f32).round() as usize).min(size);
+        let (x1, x2) = (to_px(self.region.x1, fw), to_px(self.region.x2, fw));
+        let (y1, y2) = (to_px(self.region.y1, fh), to_px(self.region.y2, fh));
+        if x2 <= x1 || y2 <= y1 {
+            return Vec::new();
+        }
+        let (cw, ch) = (x2 - x1, y2 - y1);
+        self.crop.clear();
+        for y in y1..y2 {
+            self.crop
+                .extend_from_slice(&rgb[(y * fw + x1) * 3..(y * fw + x2) * 3]);
+        }
+        self.detector.config.width = ((cw as f32 * Self::SCALE).round() as usize).max(8);
+        let (ox, oy) = (x1 as f32 / fw as f32, y1 as f32 / fh as f32);
+        let (sx, sy) = (cw as f32 / fw as f32, ch as f32 / fh as f32);
+        self.detector
+            .update(t, &self.crop, cw as u32, ch as u32)
+            .into_iter()
+            // A region cut by the band's lower edge goes on below it: the top of something
+            // standing on the ground, not something on the wall or a pole.
+            .filter(|o| o.bbox.y2 < 1.0 - 1e-4)
+            .map(|mut o| {
+                let b = o.bbox;
+                o.bbox = BBox::new(
+                    ox + b.x1 * sx,
+                    oy + b.y1 * sy,
+                    ox + b.x2 * sx,
+                    oy + b.y2 * sy,
+                );
+                o.label = STATIC_SIGN.to_owned();
+                o
+            })
+            .collect()
+    }
+}
+
 /// A static region being assembled: its box (inclusive, working pixels), its static pixels and
 /// when each started to differ.
 #[derive(Debug, Clone, PartialEq)]
@@ -654,10 +748,20 @@ mod tests {
     /// A colour frame: `colour(x, y)` (RGB) plus sensor noise (±16 levels × 0.3 on all three
     /// channels, from `seed`), all times `light`.
     fn noisy_colour_frame(seed: u64, light: f32, colour: impl Fn(u32, u32) -> [f32; 3]) -> Vec<u8> {
-        let mut rgb = Vec::with_capacity((W * H * 3) as usize);
+        noisy_frame_of_size((W, H), seed, light, colour)
+    }
+
+    /// [`noisy_colour_frame`] of another size.
+    fn noisy_frame_of_size(
+        (w, h): (u32, u32),
+        seed: u64,
+        light: f32,
+        colour: impl Fn(u32, u32) -> [f32; 3],
+    ) -> Vec<u8> {
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
         let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-        for y in 0..H {
-            for x in 0..W {
+        for y in 0..h {
+            for x in 0..w {
                 state = state
                     .wrapping_mul(6364136223846793005)
                     .wrapping_add(1442695040888963407);
@@ -983,5 +1087,51 @@ mod tests {
         assert!(d
             .update(at(50), &frame(1.0, &[(0, 0, 50, 50, 250)], 2), W, H)
             .is_empty());
+    }
+
+    /// A 640 × 360 analysis frame (a 1280 × 720 camera's): a grey wall of 16 px cells with
+    /// sensor noise and, from 20 s on, a pale sheet of 8 × 10 px on it (16 × 20 at full
+    /// resolution, a sheet stuck on a lamp post).
+    fn wall_with_a_sheet(s: u64) -> Vec<u8> {
+        noisy_frame_of_size((640, 360), s, 1.0, |x, y| {
+            let sheet = s >= 20 && (300..308).contains(&x) && (110..120).contains(&y);
+            let grey = if sheet {
+                225.0
+            } else {
+                90.0 + 30.0 * (((x / 16) + (y / 16)) % 2) as f32
+            };
+            [grey; 3]
+        })
+    }
+
+    #[test]
+    fn a_sheet_too_small_for_the_whole_frame_is_found_in_the_sign_band() {
+        let band_region = BBox::new(0.0, 0.2, 1.0, 0.5);
+        let mut whole = StaticObjectDetector::new(StaticConfig::default());
+        let mut band = BandDetector::new(band_region, BandDetector::default_config());
+        let mut first = None;
+        for s in 0..90u64 {
+            let rgb = wall_with_a_sheet(s);
+            let out = whole.update(at(s), &rgb, 640, 360);
+            assert!(
+                out.is_empty(),
+                "the whole frame sees too few pixels: {out:?}"
+            );
+            let found = band.update(at(s), &rgb, 640, 360);
+            if s < 20 + 30 {
+                assert!(found.is_empty(), "nothing static yet at {s} s: {found:?}");
+            }
+            if let Some(o) = found.first() {
+                first.get_or_insert((s, o.clone()));
+            }
+        }
+        let (when, o) = first.expect("the band finds the sheet");
+        assert!((50..=56).contains(&when), "found at {when} s");
+        assert_eq!(o.label, STATIC_SIGN);
+        assert_eq!(o.since, Some(at(20)));
+        // The box is in the whole frame's coordinates, around the sheet.
+        let b = o.bbox;
+        let sheet = BBox::new(300.0 / 640.0, 110.0 / 360.0, 308.0 / 640.0, 120.0 / 360.0);
+        assert!(b.iou(&sheet) > 0.5, "{b:?} against {sheet:?}");
     }
 }

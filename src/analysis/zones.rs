@@ -207,7 +207,7 @@ impl Placement {
     pub fn for_label(label: &str) -> Option<Placement> {
         match label {
             "street_vending" | "sidewalk_stacking" | "static_object" => Some(Placement::Ground),
-            "illegal_signage" | "text" => Some(Placement::Overlap),
+            "illegal_signage" | "text" | super::STATIC_SIGN => Some(Placement::Overlap),
             _ => None,
         }
     }

@@ -9,7 +9,10 @@
 //! every 4 s (those installed), the text detector on ×3 tiles of the rectangle around the wall
 //! and lamp-post band (`frames::poster_band`); one `no_vending` zone covers the far sidewalk
 //! as an admin draws it (`frames::sidewalk_zone`: the ground from the kerb to the wall's foot,
-//! so a banner on the wall is not "on the sidewalk"); the
+//! so a banner on the wall is not "on the sidewalk"), and a `no_signage` zone each lamp post in
+//! view (`frames::lamp_post_zones`: nothing on a post is approved); with the tiled text detector
+//! the static-object detector also watches the tiled rectangle at twice its resolution
+//! (`analysis::BandDetector`); the
 //! signage baseline is captured as `gridsight baseline` does, from the first 5 s of the video
 //! (before any violation);
 //! calibration comes from six pixel ↔ ground pairs of the scene's camera; the grid is a 50 m
@@ -32,7 +35,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::frames::{poster_band, sidewalk_zone};
+use super::frames::{lamp_post_zones, poster_band, sidewalk_zone};
 use super::metrics::{median, static_found, text_found};
 use super::report::Rate;
 use super::{resized, EvalOptions};
@@ -361,6 +364,17 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             polygon: sidewalk_zone(&scene)
                 .with_context(|| format!("scene {seed}: the far sidewalk is not in view"))?,
         }];
+        // Nothing on a lamp post is approved signage: an admin draws a no_signage zone on each.
+        cam.zones.extend(
+            lamp_post_zones(&scene)
+                .into_iter()
+                .enumerate()
+                .map(|(i, polygon)| Zone {
+                    id: format!("lamp-post-{}", i + 1),
+                    kind: ZoneKind::NoSignage,
+                    polygon,
+                }),
+        );
         cam.rules = short_rules();
         cam.calibration = Some(calibration(&scene)?);
         let data = scene_dir.join("data");

@@ -142,6 +142,39 @@ pub fn sidewalk_zone(scene: &Scene) -> Option<Vec<(f64, f64)>> {
         .collect()
 }
 
+/// The `no_signage` zones a camera admin would draw on a generated scene's lamp posts: per post
+/// wholly in view, a quadrilateral 0.8 m wide around it from 0.3 m to 2.8 m above its foot
+/// (where the generator puts pole sheets), normalised image coordinates. Taken from the
+/// scene's layout of posts, never from the posters.
+pub fn lamp_post_zones(scene: &Scene) -> Vec<Vec<(f64, f64)>> {
+    const HALF_WIDTH_M: f64 = 0.4;
+    let l = scene.layout();
+    let (w, h) = (
+        f64::from(scene.spec().width),
+        f64::from(scene.spec().height),
+    );
+    scene
+        .lamp_posts()
+        .iter()
+        .filter_map(|&(along, across)| {
+            [
+                (along - HALF_WIDTH_M, 0.3),
+                (along + HALF_WIDTH_M, 0.3),
+                (along + HALF_WIDTH_M, 2.8),
+                (along - HALF_WIDTH_M, 2.8),
+            ]
+            .iter()
+            .map(|&(a, z)| {
+                let (east, north) = l.to_enu(a, across);
+                let p = scene.camera().project([east, north, z])?;
+                ((0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1]))
+                    .then(|| (p[0] / w, p[1] / h))
+            })
+            .collect()
+        })
+        .collect()
+}
+
 /// The band of a generated scene a camera admin would draw as `no_signage` zones: the shopfront
 /// wall and the line of lamp posts along the far kerb, from 0.3 m to 2.8 m above the sidewalk
 /// (where the generator mounts posters, banners and pole sheets; shop signs hang higher), over

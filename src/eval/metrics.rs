@@ -236,9 +236,11 @@ impl RegionTracker {
     }
 
     /// The boxes the detector reported at `t_s`, each with whether it matched a ground-truth
-    /// object. Calls come in time order.
-    pub fn update(&mut self, t_s: f64, boxes: &[(BBox, bool)]) {
+    /// object. Calls come in time order. Returns the index in [`Self::regions`] of the region
+    /// each box went to.
+    pub fn update(&mut self, t_s: f64, boxes: &[(BBox, bool)]) -> Vec<usize> {
         let mut used = vec![false; self.regions.len()];
+        let mut went_to = Vec::with_capacity(boxes.len());
         for &(bbox, matched) in boxes {
             let best = self
                 .regions
@@ -256,8 +258,10 @@ impl RegionTracker {
                     r.last_s = t_s;
                     r.matched |= matched;
                     r.reports += 1;
+                    went_to.push(k);
                 }
                 None => {
+                    went_to.push(self.regions.len());
                     self.regions.push(Region {
                         first_s: t_s,
                         last_s: t_s,
@@ -269,6 +273,7 @@ impl RegionTracker {
                 }
             }
         }
+        went_to
     }
 
     /// Every region seen so far.

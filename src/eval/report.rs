@@ -220,6 +220,33 @@ impl fmt::Display for Report {
                     s.recall.hits,
                     s.ms_per_frame
                 )?;
+                let b = &s.band;
+                writeln!(
+                    f,
+                    "   sign band (the tiled rectangle at 2x the resolution; regions standing on the \
+                     sidewalk outside lamp-post zones left out, as the rules do)"
+                )?;
+                writeln!(
+                    f,
+                    "   signs found             {}  wall and pole posters and banners present ≥ 60 s",
+                    b.recall
+                )?;
+                for (k, r) in &b.by_kind {
+                    writeln!(f, "     {k:<21} {r}")?;
+                }
+                writeln!(
+                    f,
+                    "   regions                 {} kept: {} on signs, {} on stalls or stacks only, \
+                     {} on nothing → {:.1} per camera-hour",
+                    b.regions, b.on_signs, b.on_goods, b.false_regions, b.false_per_camera_hour
+                )?;
+                writeln!(
+                    f,
+                    "   arrival → first report  median {} s over {} found; {:.2} ms per frame",
+                    opt(b.median_seconds_to_report, 0),
+                    b.recall.hits,
+                    b.ms_per_frame
+                )?;
             }
             Part::Skipped { skipped: why } => skipped(f, "2. Static-object detector", why)?,
         }

@@ -13,16 +13,28 @@
 //! - False detections: reported regions are followed over time ([`RegionTracker`]: IoU ≥ 0.3
 //!   with the region's last box, gaps up to 10 s); a region none of whose boxes ever matched a
 //!   violation object (same matcher) is one false detection. Divided by the hours of video.
+//!
+//! The same frames go to a [`BandDetector`] on the scene's sign band (`frames::poster_band`,
+//! the rectangle a camera's tiled text detector covers), as the pipeline runs it beside the
+//! whole frame. Its regions are kept as the signage rules keep them: not those whose foot stands
+//! in the sidewalk zone (`frames::sidewalk_zone`) outside every lamp-post zone
+//! (`frames::lamp_post_zones`). Sign recall: wall and pole posters and banners present ≥ 60 s
+//! that a kept region matches (the poster matcher: IoU ≥ 0.1, or at least half inside).
+//! Kept regions are followed over time as above and sorted by what they ever matched: a sign,
+//! else a stall or stack (the static matcher, or at least half inside it: a sign candidate only
+//! where the ground detectors miss the object, as the rules give goods their own print), else
+//! nothing (a false sign).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::metrics::{median, static_found, RegionTracker};
+use super::frames::{lamp_post_zones, poster_band, sidewalk_zone};
+use super::metrics::{median, static_found, text_found, RegionTracker};
 use super::report::Rate;
 use super::{resized, EvalOptions, Mix};
-use crate::analysis::{StaticConfig, StaticObjectDetector};
+use crate::analysis::{BandDetector, StaticConfig, StaticObjectDetector, Zone, ZoneKind};
 use crate::domain::BBox;
 use crate::synth::{Category, Placement, Scene, SceneSpec, ScriptedEvent, Split};
 
@@ -57,6 +69,41 @@ pub struct StaticReport {
     pub objects: Vec<StaticObjectLine>,
     /// Every false region, for inspection.
     pub false_region_lines: Vec<FalseRegionLine>,
+    /// The same detector on the sign band.
+    pub band: BandReport,
+}
+
+/// Part 2's sign band ([`BandDetector`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct BandReport {
+    /// Wall and pole posters and banners present ≥ 60 s, found by a kept region.
+    pub recall: Rate,
+    pub by_kind: BTreeMap<String, Rate>,
+    /// Distinct kept regions (not standing on the sidewalk outside a lamp-post zone).
+    pub regions: usize,
+    /// Of those: ever matched a sign; else ever matched a stall or stack; else nothing.
+    pub on_signs: usize,
+    pub on_goods: usize,
+    pub false_regions: usize,
+    pub false_per_camera_hour: f64,
+    /// Seconds from a sign's arrival to its first kept report, median over found signs.
+    pub median_seconds_to_report: Option<f64>,
+    pub ms_per_frame: f64,
+    /// Every region that matched nothing, for inspection.
+    pub false_region_lines: Vec<FalseRegionLine>,
+}
+
+/// Sign kinds the band is asked to find (A-frames stand on the ground: the object model's).
+const BAND_SIGNS: [&str; 3] = ["wall_poster", "pole_poster", "banner"];
+
+/// Whether the signage rules keep a band region: not when its foot stands in the sidewalk
+/// zone, unless it is (half or more) inside a lamp post's `no_signage` zone.
+fn kept_in_band(b: &BBox, sidewalk: &Option<Zone>, posts: &[Zone]) -> bool {
+    let foot = (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2));
+    let on_sidewalk = sidewalk
+        .as_ref()
+        .is_some_and(|z| z.contains(foot.0, foot.1));
+    !on_sidewalk || posts.iter().any(|z| z.overlap(b) >= 0.5)
 }
 
 /// A static region of part 2 that never matched a violation object.
@@ -145,6 +192,11 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut video_s = 0.0;
     let mut lines = Vec::new();
     let mut false_lines = Vec::new();
+    let mut band_time = Duration::ZERO;
+    let mut band_signs: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut band_delays = Vec::new();
+    let (mut band_regions, mut band_on_signs, mut band_on_goods) = (0usize, 0usize, 0usize);
+    let mut band_false = Vec::new();
     for k in 0..options.static_scenes {
         let seed = options.seed + SEED_OFFSET + u64::from(k);
         progress(&format!(
@@ -158,6 +210,21 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         let fps = u64::from(scene.spec().fps.max(1));
         let mut detector = StaticObjectDetector::new(StaticConfig::default());
         let mut tracker = RegionTracker::new(0.3, 10.0);
+        let zone =
+            |id: String, kind: ZoneKind, polygon: Vec<(f64, f64)>| Zone { id, kind, polygon };
+        let sidewalk =
+            sidewalk_zone(&scene).map(|p| zone("sidewalk".into(), ZoneKind::NoVending, p));
+        let posts: Vec<Zone> = lamp_post_zones(&scene)
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| zone(format!("lamp-post-{}", i + 1), ZoneKind::NoSignage, p))
+            .collect();
+        let mut band = poster_band(&scene)
+            .map(|(region, _)| BandDetector::new(region, BandDetector::default_config()));
+        let mut band_tracker = RegionTracker::new(0.3, 10.0);
+        // Per band region (by the tracker's index): whether it ever matched a sign, goods.
+        let mut band_matches: Vec<(bool, bool)> = Vec::new();
+        let mut band_found: BTreeMap<u32, f64> = BTreeMap::new();
         let mut objects: BTreeMap<u32, ObjectStats> = scene
             .events()
             .iter()
@@ -195,6 +262,42 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                     s.areas.push(f64::from(b.area()));
                 }
             }
+            if let Some(band) = &mut band {
+                let started = std::time::Instant::now();
+                let found = band.update(epoch + Duration::from_secs_f64(t_s), &rgb, w, h);
+                band_time += started.elapsed();
+                let mut boxes = Vec::new();
+                let mut flags = Vec::new();
+                for o in found
+                    .iter()
+                    .filter(|o| kept_in_band(&o.bbox, &sidewalk, &posts))
+                {
+                    let (mut sign, mut goods) = (false, false);
+                    for o_truth in &truth.objects {
+                        let Some(s) = objects.get(&o_truth.track_id) else {
+                            continue;
+                        };
+                        let b = o_truth.bbox().scale(1.0 / w as f32, 1.0 / h as f32);
+                        if BAND_SIGNS.contains(&s.kind.as_str()) && text_found(&o.bbox, &b) {
+                            sign = true;
+                            band_found.entry(o_truth.track_id).or_insert(t_s);
+                        } else if s.category != "illegal_signage"
+                            && (static_found(&o.bbox, &b) || o.bbox.share_inside(&b) >= 0.5)
+                        {
+                            goods = true;
+                        }
+                    }
+                    boxes.push((o.bbox, sign || goods));
+                    flags.push((sign, goods));
+                }
+                for (i, (sign, goods)) in band_tracker.update(t_s, &boxes).into_iter().zip(flags) {
+                    if band_matches.len() <= i {
+                        band_matches.resize(i + 1, (false, false));
+                    }
+                    band_matches[i].0 |= sign;
+                    band_matches[i].1 |= goods;
+                }
+            }
             let boxes: Vec<(BBox, bool)> = reported
                 .iter()
                 .map(|o| {
@@ -223,11 +326,35 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                 reports: r.reports,
             }
         }));
-        for s in objects.values() {
+        band_regions += band_tracker.regions().len();
+        for (r, &(sign, goods)) in band_tracker.regions().iter().zip(&band_matches) {
+            if sign {
+                band_on_signs += 1;
+            } else if goods {
+                band_on_goods += 1;
+            } else {
+                band_false.push(FalseRegionLine {
+                    seed,
+                    first_s: r.first_s,
+                    last_s: r.last_s,
+                    bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
+                    reports: r.reports,
+                });
+            }
+        }
+        for (id, s) in &objects {
             let stay = match (s.present_s.first(), s.present_s.last()) {
                 (Some(a), Some(b)) => b - a + 1.0,
                 _ => 0.0,
             };
+            if BAND_SIGNS.contains(&s.kind.as_str()) && stay >= MIN_STAY_S {
+                let e = band_signs.entry(s.kind.clone()).or_default();
+                e.1 += 1;
+                if let Some(f) = band_found.get(id) {
+                    e.0 += 1;
+                    band_delays.push(f - s.appear_s);
+                }
+            }
             let area = median(&s.areas).unwrap_or(0.0);
             let demand = stay >= MIN_STAY_S && area >= f64::from(MIN_AREA);
             lines.push(StaticObjectLine {
@@ -278,6 +405,28 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         ms_per_frame: detect_time.as_secs_f64() * 1000.0 / frames.max(1) as f64,
         objects: lines,
         false_region_lines: false_lines,
+        band: BandReport {
+            recall: Rate::new(
+                band_signs.values().map(|r| r.0).sum(),
+                band_signs.values().map(|r| r.1).sum(),
+            ),
+            by_kind: band_signs
+                .into_iter()
+                .map(|(k, (f, n))| (k, Rate::new(f, n)))
+                .collect(),
+            regions: band_regions,
+            on_signs: band_on_signs,
+            on_goods: band_on_goods,
+            false_per_camera_hour: if hours > 0.0 {
+                band_false.len() as f64 / hours
+            } else {
+                0.0
+            },
+            false_regions: band_false.len(),
+            median_seconds_to_report: median(&band_delays),
+            ms_per_frame: band_time.as_secs_f64() * 1000.0 / frames.max(1) as f64,
+            false_region_lines: band_false,
+        },
     })
 }
 

@@ -322,6 +322,8 @@ pub struct Scene {
     effects: Effects,
     events: Vec<EventTruth>,
     sun: V3,
+    /// Lamp posts in view: street-frame `(along, across)` of their foot.
+    lamp_posts: Vec<(f64, f64)>,
 }
 
 impl std::fmt::Debug for Scene {
@@ -697,7 +699,9 @@ impl Scene {
             spec.lighting_drift,
             seed,
         );
+        let lamp_posts = ctx.poles.clone();
         Ok(Scene {
+            lamp_posts,
             layout,
             frames,
             plate,
@@ -969,6 +973,12 @@ impl Scene {
     /// Where the kerbs and the wall are (street frame, see [`StreetLayout`]).
     pub fn layout(&self) -> &StreetLayout {
         &self.layout
+    }
+
+    /// The lamp posts in view (procedural streets): street-frame `(along, across)` of their
+    /// foot, as [`StreetLayout::to_enu`] takes them.
+    pub fn lamp_posts(&self) -> &[(f64, f64)] {
+        &self.lamp_posts
     }
 
     /// Number of frames: `round(duration_s × fps)`.
