@@ -413,7 +413,7 @@ fn decode_cost(clip: &Path, interval: Duration, key_only: bool) -> anyhow::Resul
 
 /// The sign band the static detector's band cost is measured on (normalised): the full width,
 /// 40 % of the height, about what a shopfront wall and its lamp posts take up.
-const SIGN_BAND: crate::domain::BBox = crate::domain::BBox {
+pub const SIGN_BAND: crate::domain::BBox = crate::domain::BBox {
     x1: 0.0,
     y1: 0.2,
     x2: 1.0,

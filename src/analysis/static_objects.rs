@@ -18,6 +18,10 @@
 //! the first `bootstrap` seconds after a start the long-term model learns fast, so nobody in the
 //! first frame leaves a ghost.
 //!
+//! [`BandDetector`] runs the same detector on one band of the frame (a camera's sign band) at
+//! twice the resolution, so that a sheet stuck on a lamp post, a few pixels at ~160 px, is a
+//! region of its own; its regions are `static_sign`, for the signage rules.
+//!
 //! Pure: frames and their times come in; no I/O, no clock. Cheap enough to run every second on
 //! every camera (two passes over ~14 k pixels: the texture changes, then the models).
 
@@ -439,18 +443,14 @@ impl BandDetector {
         }
     }
 
-    /// The defaults of [`StaticConfig`] but for the smallest region, which is in the band's
-    /// finer working pixels about a fifth of the whole frame's.
+    /// The defaults of [`StaticConfig`] but for the smallest region: 0.06 % of the band, which
+    /// for a band half the frame high is about a fifth of the picture area the whole frame's
+    /// smallest region covers.
     pub fn default_config() -> StaticConfig {
         StaticConfig {
             min_area: 0.0006,
             ..StaticConfig::default()
         }
-    }
-
-    /// The band, normalised to the frame.
-    pub fn region(&self) -> BBox {
-        self.region
     }
 
     /// Feeds one packed-RGB frame taken at `t`; returns the static regions in the band now,
