@@ -520,12 +520,10 @@ impl Rules {
                 // zone) is the top of something on the ground, left to the ground detectors,
                 // unless it is in a `no_signage` zone (a sheet on a lamp post in front of the
                 // sidewalk, as the image sees it).
-                let b = track.bbox();
-                let (foot_x, foot_y) = (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2));
                 let on_sidewalk = track.label() == STATIC_SIGN
                     && zones
                         .iter()
-                        .any(|z| z.kind == ZoneKind::NoVending && z.contains(foot_x, foot_y));
+                        .any(|z| z.kind == ZoneKind::NoVending && z.holds_foot(&track.bbox()));
                 if on_goods {
                     None
                 } else if let Some(hit) = first_of(&ZoneKind::NoSignage) {

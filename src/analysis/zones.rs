@@ -295,6 +295,13 @@ impl Zone {
         point_in_polygon((x, y), &self.polygon)
     }
 
+    /// Whether the box's foot (bottom centre, where a ground object touches the ground) lies
+    /// inside the polygon.
+    pub fn holds_foot(&self, b: &BBox) -> bool {
+        let (x, y) = bottom_centre(b);
+        self.contains(x, y)
+    }
+
     /// Distance from the point to the polygon's boundary: positive inside, negative outside.
     pub fn signed_distance(&self, x: f64, y: f64) -> f64 {
         let n = self.polygon.len();
@@ -411,10 +418,7 @@ impl ZoneMap {
             .iter()
             .filter(|z| z.kind == ZoneKind::Mask)
             .any(|z| match placement {
-                Placement::Ground => {
-                    let (x, y) = bottom_centre(bbox);
-                    z.contains(x, y)
-                }
+                Placement::Ground => z.holds_foot(bbox),
                 Placement::Overlap => z.overlap(bbox) >= self.config.enter_overlap,
             })
     }

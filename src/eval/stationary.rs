@@ -99,10 +99,7 @@ const BAND_SIGNS: [&str; 3] = ["wall_poster", "pole_poster", "banner"];
 /// Whether the signage rules keep a band region: not when its foot stands in the sidewalk
 /// zone, unless it is (half or more) inside a lamp post's `no_signage` zone.
 fn kept_in_band(b: &BBox, sidewalk: &Option<Zone>, posts: &[Zone]) -> bool {
-    let foot = (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2));
-    let on_sidewalk = sidewalk
-        .as_ref()
-        .is_some_and(|z| z.contains(foot.0, foot.1));
+    let on_sidewalk = sidewalk.as_ref().is_some_and(|z| z.holds_foot(b));
     !on_sidewalk || posts.iter().any(|z| z.overlap(b) >= 0.5)
 }
 
