@@ -317,4 +317,5 @@ golden!(
     signage_on_goods,
     signage_lines,
     signage_static_band,
+    signage_in_front_of_goods,
 );

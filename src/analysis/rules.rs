@@ -16,9 +16,14 @@
 //!   track never fires, nor does a `text` or `static_sign` track half inside a confirmed
 //!   `static_object`: print on goods and boxes belongs to them (a poster hidden behind a stall
 //!   is reported when the stall has gone; an A-frame is still found by the object model's sign
-//!   class). Outside `no_signage` zones a `static_sign` whose foot (bottom centre) stands in a
-//!   `no_vending` zone never fires either: it is the top of goods on the sidewalk that the
-//!   ground detectors have not (yet) found, not something on the wall.
+//!   class). Goods standing behind the `no_signage` zone the sign is in (their foot higher in
+//!   the image than the zone's lowest point: a stack behind a lamp post) do not own it: the
+//!   post, and the sheet on it, are in front of them.
+//! - Outside `no_signage` zones a `static_sign` whose foot (bottom centre) stands in a
+//!   `no_vending` zone is not a sign but something on the sidewalk: goods too small for the
+//!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
+//!   not found yet. It is classified as a `static_object` is, with its dwell counted from its
+//!   arrival in the zone; the whole-frame detector's later track of the same goods joins it.
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
@@ -470,6 +475,26 @@ impl Rules {
         }
     }
 
+    /// The category of something that arrived and stayed on the sidewalk: that of a confirmed
+    /// vending or stacking track overlapping it (IoU ≥ `classify_iou`) that the object model
+    /// sees on at least `classify_presence` of its runs, else `sidewalk_occupation`.
+    fn static_category(&self, track: &Track, objects: &[&Track]) -> Category {
+        objects
+            .iter()
+            .map(|o| (o.bbox().iou(&track.bbox()), o))
+            .filter(|(iou, o)| {
+                *iou >= self.config.classify_iou && o.presence() >= self.config.classify_presence
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(Category::SidewalkOccupation, |(_, o)| {
+                if o.label() == "street_vending" {
+                    Category::StreetVending
+                } else {
+                    Category::SidewalkStacking
+                }
+            })
+    }
+
     fn classify(
         &self,
         s: &Subject<'_>,
@@ -489,21 +514,7 @@ impl Rules {
                 let category = match track.label() {
                     "street_vending" => Category::StreetVending,
                     "sidewalk_stacking" => Category::SidewalkStacking,
-                    _ => objects
-                        .iter()
-                        .map(|o| (o.bbox().iou(&track.bbox()), o))
-                        .filter(|(iou, o)| {
-                            *iou >= self.config.classify_iou
-                                && o.presence() >= self.config.classify_presence
-                        })
-                        .max_by(|a, b| a.0.total_cmp(&b.0))
-                        .map_or(Category::SidewalkOccupation, |(_, o)| {
-                            if o.label() == "street_vending" {
-                                Category::StreetVending
-                            } else {
-                                Category::SidewalkStacking
-                            }
-                        }),
+                    _ => self.static_category(track, objects),
                 };
                 Some((category, Some(hit)))
             }
@@ -513,25 +524,33 @@ impl Rules {
                 // and so is a change in the sign band that is part of such an object (a stack's
                 // top against the wall). The object model's own signs on such a region (an
                 // A-frame) still count.
-                let inside = |o: &&Track| track.bbox().share_inside(&o.bbox()) >= 0.5;
+                // Goods standing behind the `no_signage` zone the sign is in (a stack behind a
+                // lamp post) are not what it is on: the zone's surface is in front of them.
+                let no_signage = first_of(&ZoneKind::NoSignage);
+                let sign_zone = no_signage
+                    .and_then(|i| s.zones.get(i))
+                    .and_then(|h| zones.get(h.zone));
+                let inside = |o: &&Track| {
+                    track.bbox().share_inside(&o.bbox()) >= 0.5
+                        && !sign_zone.is_some_and(|z| z.stands_behind(&o.bbox()))
+                };
                 let on_goods = objects.iter().any(inside)
                     || (track.label() != "illegal_signage" && statics.iter().any(inside));
-                // A change in the sign band standing in the sidewalk (its foot in a `no_vending`
-                // zone) is the top of something on the ground, left to the ground detectors,
-                // unless it is in a `no_signage` zone (a sheet on a lamp post in front of the
-                // sidewalk, as the image sees it).
-                let on_sidewalk = track.label() == STATIC_SIGN
-                    && zones
-                        .iter()
-                        .any(|z| z.kind == ZoneKind::NoVending && z.holds_foot(&track.bbox()));
                 if on_goods {
                     None
-                } else if let Some(hit) = first_of(&ZoneKind::NoSignage) {
+                } else if let Some(hit) = no_signage {
                     Some((Category::IllegalSignage, Some(hit)))
-                } else if !on_sidewalk
-                    && self
-                        .baseline
-                        .is_novel(&track.bbox(), self.config.novelty_iou)
+                } else if let Some(hit) = (track.label() == STATIC_SIGN)
+                    .then(|| first_of(&ZoneKind::NoVending))
+                    .flatten()
+                {
+                    // A change in the sign band whose foot stands in a `no_vending` zone is
+                    // something on the sidewalk small enough for the whole-frame detector to
+                    // miss (a far stack at the wall), or the top of one it has not found yet.
+                    Some((self.static_category(track, objects), Some(hit)))
+                } else if self
+                    .baseline
+                    .is_novel(&track.bbox(), self.config.novelty_iou)
                 {
                     Some((Category::IllegalSignage, None))
                 } else {

@@ -6,7 +6,9 @@
 //!
 //! Placement: ground objects (`street_vending`, `sidewalk_stacking`, `static_object`) are placed
 //! by the bottom centre of their box, where they touch the ground; signage and text by the
-//! fraction of their box inside the polygon.
+//! fraction of their box inside the polygon. A change in the sign band (`static_sign`) may be
+//! either: by its bottom centre in the ground zones (does it stand on the sidewalk?), by overlap
+//! in the others.
 //!
 //! Pure: time comes in with the tracks; there is no I/O.
 
@@ -200,6 +202,10 @@ pub enum Placement {
     Ground,
     /// By the fraction of the box inside the polygon.
     Overlap,
+    /// The sign band's regions ([`super::STATIC_SIGN`]): something on the wall or the top of
+    /// something on the ground. `Ground` in the ground zones (`no_vending`, `allowed_vending`),
+    /// `Overlap` in the others.
+    Band,
 }
 
 impl Placement {
@@ -207,8 +213,20 @@ impl Placement {
     pub fn for_label(label: &str) -> Option<Placement> {
         match label {
             "street_vending" | "sidewalk_stacking" | "static_object" => Some(Placement::Ground),
-            "illegal_signage" | "text" | super::STATIC_SIGN => Some(Placement::Overlap),
+            "illegal_signage" | "text" => Some(Placement::Overlap),
+            super::STATIC_SIGN => Some(Placement::Band),
             _ => None,
+        }
+    }
+
+    /// The test against a zone of `kind`: `Ground` or `Overlap`.
+    fn against(self, kind: &ZoneKind) -> Placement {
+        match (self, kind) {
+            (Placement::Band, ZoneKind::NoVending | ZoneKind::AllowedVending { .. }) => {
+                Placement::Ground
+            }
+            (Placement::Band, _) => Placement::Overlap,
+            (p, _) => p,
         }
     }
 }
@@ -300,6 +318,15 @@ impl Zone {
     pub fn holds_foot(&self, b: &BBox) -> bool {
         let (x, y) = bottom_centre(b);
         self.contains(x, y)
+    }
+
+    /// Whether a ground object's box stands behind the zone as the camera sees it: its foot is
+    /// higher in the image than the zone's lowest point. For a zone drawn on something upright
+    /// (a lamp post, a wall) from at or above its foot, the object is farther from the camera
+    /// than that surface, so what the zone holds is in front of the object.
+    pub fn stands_behind(&self, b: &BBox) -> bool {
+        let lowest = self.polygon.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        f64::from(b.y2) < lowest
     }
 
     /// Distance from the point to the polygon's boundary: positive inside, negative outside.
@@ -412,14 +439,15 @@ impl ZoneMap {
     }
 
     /// Whether an observation falls in a mask (no hysteresis: masks act before tracking).
-    /// Ground: the bottom centre is inside a mask. Overlap: at least `enter_overlap` of the box.
+    /// Ground: the bottom centre is inside a mask. Overlap (and Band): at least `enter_overlap` of
+    /// the box.
     pub fn is_masked(&self, bbox: &BBox, placement: Placement) -> bool {
         self.zones
             .iter()
             .filter(|z| z.kind == ZoneKind::Mask)
-            .any(|z| match placement {
+            .any(|z| match placement.against(&z.kind) {
                 Placement::Ground => z.holds_foot(bbox),
-                Placement::Overlap => z.overlap(bbox) >= self.config.enter_overlap,
+                _ => z.overlap(bbox) >= self.config.enter_overlap,
             })
     }
 
@@ -448,7 +476,7 @@ impl ZoneMap {
             }
             // Some(true) = clearly in, Some(false) = clearly out, None = in the band; plus the
             // verdict for a track without history.
-            let (clear, first) = match placement {
+            let (clear, first) = match placement.against(&zone.kind) {
                 Placement::Ground => {
                     let (x, y) = bottom_centre(&bbox);
                     let d = zone.signed_distance(x, y);
@@ -461,7 +489,7 @@ impl ZoneMap {
                     };
                     (clear, d > 0.0)
                 }
-                Placement::Overlap => {
+                _ => {
                     let f = zone.overlap(&bbox);
                     let clear = if f >= self.config.enter_overlap {
                         Some(true)
@@ -710,5 +738,60 @@ mod tests {
         assert!(!zones.is_masked(&BBox::new(0.4, 0.1, 0.8, 0.3), Placement::Overlap));
         assert!(zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.3), Placement::Ground));
         assert!(!zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.5), Placement::Ground));
+    }
+
+    #[test]
+    fn a_sign_band_region_is_placed_by_its_foot_on_the_sidewalk_and_by_overlap_elsewhere() {
+        let sidewalk = zone(
+            "sidewalk",
+            &[(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)],
+        );
+        let pole = Zone {
+            id: "pole".into(),
+            kind: ZoneKind::NoSignage,
+            polygon: vec![(0.69, 0.25), (0.73, 0.25), (0.73, 0.58), (0.69, 0.58)],
+        };
+        let mut zones = ZoneMap::new(vec![sidewalk, pole], ZoneConfig::default()).unwrap();
+        let mut tr = Tracker::new(&DetectorIntervals::default());
+        let region = |x1: f32, y1: f32, x2: f32, y2: f32| Observation {
+            bbox: BBox::new(x1, y1, x2, y2),
+            score: 0.9,
+            label: super::super::STATIC_SIGN.into(),
+            source: DetectorKind::Static,
+            since: None,
+        };
+        // A far thing at the wall: a box mostly above the sidewalk, its foot on it.
+        // A sheet on the post: inside the post's zone, its foot on the sidewalk too.
+        tr.update(
+            SystemTime::UNIX_EPOCH,
+            DetectorKind::Static,
+            &[
+                region(0.40, 0.44, 0.44, 0.52),
+                region(0.70, 0.50, 0.72, 0.54),
+            ],
+        );
+        let hits: Vec<Vec<usize>> = tr
+            .tracks()
+            .iter()
+            .map(|t| {
+                let placement = Placement::for_label(t.label()).unwrap();
+                let hits = zones.update(t, placement);
+                hits.iter().map(|h| h.zone).collect()
+            })
+            .collect();
+        assert_eq!(hits, vec![vec![0], vec![0, 1]]);
+        // By overlap alone the far thing is not on the sidewalk.
+        assert!(zones.zones()[0].overlap(&BBox::new(0.40, 0.44, 0.44, 0.52)) < 0.3);
+    }
+
+    #[test]
+    fn what_stands_behind_a_zone_has_its_foot_above_the_zone_in_the_image() {
+        let pole = Zone {
+            id: "pole".into(),
+            kind: ZoneKind::NoSignage,
+            polygon: vec![(0.69, 0.25), (0.73, 0.25), (0.73, 0.75), (0.69, 0.75)],
+        };
+        assert!(pole.stands_behind(&BBox::new(0.62, 0.45, 0.80, 0.66)));
+        assert!(!pole.stands_behind(&BBox::new(0.62, 0.55, 0.80, 0.80)));
     }
 }

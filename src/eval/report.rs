@@ -224,7 +224,7 @@ impl fmt::Display for Report {
                 writeln!(
                     f,
                     "   sign band (the tiled rectangle at 2x the resolution; regions standing on the \
-                     sidewalk outside lamp-post zones left out, as the rules do)"
+                     sidewalk outside lamp-post zones are ground regions, as the rules take them)"
                 )?;
                 writeln!(
                     f,
@@ -236,9 +236,19 @@ impl fmt::Display for Report {
                 }
                 writeln!(
                     f,
-                    "   regions                 {} kept: {} on signs, {} on stalls or stacks only, \
+                    "   sign regions            {}: {} on signs, {} on stalls or stacks only, \
                      {} on nothing → {:.1} per camera-hour",
                     b.regions, b.on_signs, b.on_goods, b.false_regions, b.false_per_camera_hour
+                )?;
+                writeln!(
+                    f,
+                    "   ground regions          {}: {} on violation objects, {} on nothing → {:.1} \
+                     per camera-hour; {} stalls or stacks found only here",
+                    b.ground_regions,
+                    b.ground_on_objects,
+                    b.ground_false_regions,
+                    b.ground_false_per_camera_hour,
+                    b.goods_only_in_band
                 )?;
                 writeln!(
                     f,

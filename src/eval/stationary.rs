@@ -16,14 +16,18 @@
 //!
 //! The same frames go to a [`BandDetector`] on the scene's sign band (`frames::poster_band`,
 //! the rectangle a camera's tiled text detector covers), as the pipeline runs it beside the
-//! whole frame. Its regions are kept as the signage rules keep them: not those whose foot stands
-//! in the sidewalk zone (`frames::sidewalk_zone`) outside every lamp-post zone
-//! (`frames::lamp_post_zones`). Sign recall: wall and pole posters and banners present ≥ 60 s
-//! that a kept region matches (the poster matcher: IoU ≥ 0.1, or at least half inside).
-//! Kept regions are followed over time as above and sorted by what they ever matched: a sign,
-//! else a stall or stack (the static matcher, or at least half inside it: a sign candidate only
-//! where the ground detectors miss the object, as the rules give goods their own print), else
-//! nothing (a false sign).
+//! whole frame. Its regions are split as the rules split them: those whose foot stands in the
+//! sidewalk zone (`frames::sidewalk_zone`) outside every lamp-post zone
+//! (`frames::lamp_post_zones`) are ground regions (something on the sidewalk), the rest sign
+//! regions. Sign recall: wall and pole posters and banners present ≥ 60 s that a sign region
+//! matches (the poster matcher: IoU ≥ 0.1, or at least half inside). Sign regions are followed
+//! over time as above and sorted by what they ever matched: a sign, else a stall or stack (the
+//! static matcher, or at least half inside it: a sign candidate only where the ground detectors
+//! miss the object, as the rules give goods their own print), else nothing (a false sign).
+//! Ground regions are followed the same way and sorted by whether they ever matched a stall,
+//! stack or sign (the static matcher, or at least half inside), else nothing (a false ground
+//! detection); stalls and stacks present ≥ 60 s that a ground region found and the whole-frame
+//! detector never did (of any size) are counted.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -91,14 +95,25 @@ pub struct BandReport {
     pub ms_per_frame: f64,
     /// Every region that matched nothing, for inspection.
     pub false_region_lines: Vec<FalseRegionLine>,
+    /// Distinct ground regions (foot on the sidewalk outside lamp-post zones).
+    pub ground_regions: usize,
+    /// Of those: ever matched a stall, stack or sign; else nothing.
+    pub ground_on_objects: usize,
+    pub ground_false_regions: usize,
+    pub ground_false_per_camera_hour: f64,
+    /// Stalls and stacks present ≥ 60 s found by a ground region, never by the whole frame.
+    pub goods_only_in_band: usize,
+    /// Every ground region that matched nothing, for inspection.
+    pub ground_false_region_lines: Vec<FalseRegionLine>,
 }
 
 /// Sign kinds the band is asked to find (A-frames stand on the ground: the object model's).
 const BAND_SIGNS: [&str; 3] = ["wall_poster", "pole_poster", "banner"];
 
-/// Whether the signage rules keep a band region: not when its foot stands in the sidewalk
-/// zone, unless it is (half or more) inside a lamp post's `no_signage` zone.
-fn kept_in_band(b: &BBox, sidewalk: &Option<Zone>, posts: &[Zone]) -> bool {
+/// Whether the signage rules take a band region for a sign: not when its foot stands in the
+/// sidewalk zone (then it is something on the ground), unless it is (half or more) inside a
+/// lamp post's `no_signage` zone.
+fn sign_in_band(b: &BBox, sidewalk: &Option<Zone>, posts: &[Zone]) -> bool {
     let on_sidewalk = sidewalk.as_ref().is_some_and(|z| z.holds_foot(b));
     !on_sidewalk || posts.iter().any(|z| z.overlap(b) >= 0.5)
 }
@@ -173,6 +188,8 @@ struct ObjectStats {
     present_s: Vec<f64>,
     areas: Vec<f64>,
     first_found_s: Option<f64>,
+    /// Found by a ground region of the band.
+    band_ground_found: bool,
     appear_s: f64,
 }
 
@@ -194,6 +211,9 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut band_delays = Vec::new();
     let (mut band_regions, mut band_on_signs, mut band_on_goods) = (0usize, 0usize, 0usize);
     let mut band_false = Vec::new();
+    let (mut ground_regions, mut ground_on_objects) = (0usize, 0usize);
+    let mut ground_false = Vec::new();
+    let mut goods_only_in_band = 0usize;
     for k in 0..options.static_scenes {
         let seed = options.seed + SEED_OFFSET + u64::from(k);
         progress(&format!(
@@ -222,6 +242,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         // Per band region (by the tracker's index): whether it ever matched a sign, goods.
         let mut band_matches: Vec<(bool, bool)> = Vec::new();
         let mut band_found: BTreeMap<u32, f64> = BTreeMap::new();
+        let mut ground_tracker = RegionTracker::new(0.3, 10.0);
         let mut objects: BTreeMap<u32, ObjectStats> = scene
             .events()
             .iter()
@@ -263,12 +284,28 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                 let started = std::time::Instant::now();
                 let found = band.update(epoch + Duration::from_secs_f64(t_s), &rgb, w, h);
                 band_time += started.elapsed();
+                let (signs, ground): (Vec<_>, Vec<_>) = found
+                    .iter()
+                    .partition(|o| sign_in_band(&o.bbox, &sidewalk, &posts));
+                let mut ground_boxes = Vec::new();
+                for o in ground {
+                    let mut matched = false;
+                    for o_truth in &truth.objects {
+                        let Some(s) = objects.get_mut(&o_truth.track_id) else {
+                            continue;
+                        };
+                        let b = o_truth.bbox().scale(1.0 / w as f32, 1.0 / h as f32);
+                        if static_found(&o.bbox, &b) || o.bbox.share_inside(&b) >= 0.5 {
+                            matched = true;
+                            s.band_ground_found |= s.category != "illegal_signage";
+                        }
+                    }
+                    ground_boxes.push((o.bbox, matched));
+                }
+                ground_tracker.update(t_s, &ground_boxes);
                 let mut boxes = Vec::new();
                 let mut flags = Vec::new();
-                for o in found
-                    .iter()
-                    .filter(|o| kept_in_band(&o.bbox, &sidewalk, &posts))
-                {
+                for o in signs {
                     let (mut sign, mut goods) = (false, false);
                     for o_truth in &truth.objects {
                         let Some(s) = objects.get(&o_truth.track_id) else {
@@ -323,6 +360,20 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                 reports: r.reports,
             }
         }));
+        ground_regions += ground_tracker.regions().len();
+        for r in ground_tracker.regions() {
+            if r.matched {
+                ground_on_objects += 1;
+            } else {
+                ground_false.push(FalseRegionLine {
+                    seed,
+                    first_s: r.first_s,
+                    last_s: r.last_s,
+                    bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
+                    reports: r.reports,
+                });
+            }
+        }
         band_regions += band_tracker.regions().len();
         for (r, &(sign, goods)) in band_tracker.regions().iter().zip(&band_matches) {
             if sign {
@@ -351,6 +402,13 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                     e.0 += 1;
                     band_delays.push(f - s.appear_s);
                 }
+            }
+            if s.category != "illegal_signage"
+                && stay >= MIN_STAY_S
+                && s.band_ground_found
+                && s.first_found_s.is_none()
+            {
+                goods_only_in_band += 1;
             }
             let area = median(&s.areas).unwrap_or(0.0);
             let demand = stay >= MIN_STAY_S && area >= f64::from(MIN_AREA);
@@ -423,6 +481,16 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             median_seconds_to_report: median(&band_delays),
             ms_per_frame: band_time.as_secs_f64() * 1000.0 / frames.max(1) as f64,
             false_region_lines: band_false,
+            ground_regions,
+            ground_on_objects,
+            ground_false_per_camera_hour: if hours > 0.0 {
+                ground_false.len() as f64 / hours
+            } else {
+                0.0
+            },
+            ground_false_regions: ground_false.len(),
+            goods_only_in_band,
+            ground_false_region_lines: ground_false,
         },
     })
 }
