@@ -243,7 +243,7 @@ impl fmt::Display for Report {
                 writeln!(
                     f,
                     "   ground regions          {}: {} on violation objects, {} on nothing → {:.1} \
-                     per camera-hour; {} stalls or stacks found only here",
+                     per camera-hour; stalls or stacks found only here: {}",
                     b.ground_regions,
                     b.ground_on_objects,
                     b.ground_false_regions,
