@@ -20,7 +20,8 @@
 //!
 //! [`BandDetector`] runs the same detector on one band of the frame (a camera's sign band) at
 //! twice the resolution, so that a sheet stuck on a lamp post, a few pixels at ~160 px, is a
-//! region of its own; its regions are `static_sign`, for the signage rules.
+//! region of its own; its regions are `static_sign`, for the rules: a sign, or, where it stands
+//! on the sidewalk, something on the ground too small for the whole frame.
 //!
 //! Pure: frames and their times come in; no I/O, no clock. Cheap enough to run every second on
 //! every camera (two passes over ~14 k pixels: the texture changes, then the models).
@@ -419,7 +420,8 @@ impl StaticObjectDetector {
 /// detector tiles). A sheet stuck on a lamp post is a few pixels at the whole frame's ~160 px,
 /// too few to be a region, and its lines of text may be too small for any text detector to
 /// read; here it is a region of its own. Its regions are `static_sign`: something that arrived
-/// on the wall or a pole and stayed, a sign unless it lies on goods (the rules decide).
+/// on the wall or a pole and stayed, a sign unless it lies on goods; or, where its foot stands
+/// on the sidewalk, something on the ground (a far stack at the wall). The rules decide.
 #[derive(Debug, Clone)]
 pub struct BandDetector {
     region: BBox,
