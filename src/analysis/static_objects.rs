@@ -206,17 +206,20 @@ impl StaticObjectDetector {
         };
         let colour_change = |a: [f32; 2], b: [f32; 2]| (a[0] - b[0]).abs().max((a[1] - b[1]).abs());
         let texture_threshold = if self.config.texture_threshold > 0.0 {
+            texture_changes(
+                &self.grey,
+                gain,
+                [&self.long, &self.short],
+                (w, h),
+                &mut self.texture,
+            );
             self.config.texture_threshold
         } else {
+            // Texture off: no change ever passes an infinite threshold, so none is measured.
+            self.texture.clear();
+            self.texture.resize(w * h, [0.0; 2]);
             f32::INFINITY
         };
-        texture_changes(
-            &self.grey,
-            gain,
-            [&self.long, &self.short],
-            (w, h),
-            &mut self.texture,
-        );
         let min_static = self.config.min_static.as_secs_f64();
         let grace = self.config.occlusion_grace.as_secs_f64();
         let absorb = self.config.absorb_after.as_secs_f64();
