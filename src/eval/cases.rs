@@ -90,6 +90,23 @@ pub struct CasesReport {
     pub seconds_to_candidate: Vec<f64>,
     /// Every case, for inspection.
     pub case_list: Vec<CaseLine>,
+    /// Every violation without a case of its group, for inspection.
+    pub missed: Vec<MissedLine>,
+}
+
+/// A scripted violation that got no case of its category group.
+#[derive(Debug, Clone, Serialize)]
+pub struct MissedLine {
+    pub scene: u32,
+    pub seed: u64,
+    pub category: String,
+    /// The generator's object kind (`sacks`, `pole_poster`, …).
+    pub kind: String,
+    pub appear_s: f64,
+    /// Its box at the end of the scene, normalised `[x1, y1, x2, y2]`.
+    pub bbox: Option<[f32; 4]>,
+    /// Categories of the cases that matched it outside its group.
+    pub other_cases: Vec<String>,
 }
 
 /// One stored case and what it matched.
@@ -308,6 +325,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut delays = Vec::new();
     let mut found_violations = 0usize;
     let mut case_list = Vec::new();
+    let mut missed = Vec::new();
 
     for k in 0..options.cases_scenes {
         let seed = options.seed + SEED_OFFSET + u64::from(k);
@@ -430,8 +448,9 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         };
         let events = scene.events();
         violations += events.len();
-        // Per violation: the seconds of its first in-group case.
+        // Per violation: the seconds of its first in-group case, the categories of the others.
         let mut first_case: Vec<Option<f64>> = vec![None; events.len()];
+        let mut other_cases: Vec<Vec<String>> = vec![Vec::new(); events.len()];
         let mut per_violation = vec![0usize; events.len()];
         for case in &result.cases {
             all_cases += 1;
@@ -470,6 +489,8 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                 if in_g {
                     let d = t - e.appear_s;
                     first_case[i] = Some(first_case[i].map_or(d, |f: f64| f.min(d)));
+                } else {
+                    other_cases[i].push(case.category.clone());
                 }
                 if let (Some(g), Some(lat), Some(lon)) = (e.ground, case.lat, case.lon) {
                     if e.mount == MountKind::Ground && g.east_m.hypot(g.north_m) <= GEO_RANGE_M {
@@ -494,6 +515,16 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             if let Some(d) = first_case[i] {
                 c.0 += 1;
                 delays.push(d);
+            } else {
+                missed.push(MissedLine {
+                    scene: k,
+                    seed,
+                    category: e.category.class().name().to_string(),
+                    kind: e.kind.clone(),
+                    appear_s: e.appear_s,
+                    bbox: truth_box(e, last_t)?.map(|b| [b.x1, b.y1, b.x2, b.y2]),
+                    other_cases: std::mem::take(&mut other_cases[i]),
+                });
             }
             if per_violation[i] > 0 {
                 found_violations += 1;
@@ -524,6 +555,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         median_seconds_to_candidate: median(&delays),
         seconds_to_candidate: delays,
         case_list,
+        missed,
     })
 }
 

@@ -403,6 +403,26 @@ impl fmt::Display for Report {
                     opt(c.median_seconds_to_candidate, 0),
                     c.seconds_to_candidate.len()
                 )?;
+                for m in &c.missed {
+                    let other = if m.other_cases.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; cases outside its group: {}", m.other_cases.join(", "))
+                    };
+                    writeln!(
+                        f,
+                        "   missed: scene {} (seed {}) {} {} from {:.0} s at {}{other}",
+                        m.scene,
+                        m.seed,
+                        m.category,
+                        m.kind,
+                        m.appear_s,
+                        m.bbox.map_or("-".to_string(), |b| format!(
+                            "[{:.3}, {:.3}, {:.3}, {:.3}]",
+                            b[0], b[1], b[2], b[3]
+                        ))
+                    )?;
+                }
             }
             Part::Skipped { skipped: why } => skipped(f, "5. Cases", why)?,
         }
