@@ -25,7 +25,8 @@
 //!   `no_vending` zone is not a sign but something on the sidewalk: goods too small for the
 //!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
 //!   not found yet. It is classified as a `static_object` is, with its dwell counted from its
-//!   arrival in the zone; the whole-frame detector's later track of the same goods joins it.
+//!   arrival in the zone; a later whole-frame track of the same goods at its spot joins its
+//!   candidate.
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks

@@ -35,7 +35,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::frames::{lamp_post_zones, poster_band, sidewalk_zone};
-use super::metrics::{median, static_found, text_found, RegionTracker};
+use super::metrics::{median, static_found, text_found, Region, RegionTracker};
 use super::report::Rate;
 use super::{resized, EvalOptions, Mix};
 use crate::analysis::{BandDetector, StaticConfig, StaticObjectDetector, Zone, ZoneKind};
@@ -128,6 +128,18 @@ pub struct FalseRegionLine {
     /// Its last box, normalised `[x1, y1, x2, y2]`.
     pub bbox: [f32; 4],
     pub reports: usize,
+}
+
+impl FalseRegionLine {
+    fn of(seed: u64, r: &Region) -> Self {
+        Self {
+            seed,
+            first_s: r.first_s,
+            last_s: r.last_s,
+            bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
+            reports: r.reports,
+        }
+    }
 }
 
 /// One violation object of part 2.
@@ -351,27 +363,19 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         }
         video_s += scene.frame_count() as f64 / fps as f64;
         regions += tracker.regions().len();
-        false_lines.extend(tracker.regions().iter().filter(|r| !r.matched).map(|r| {
-            FalseRegionLine {
-                seed,
-                first_s: r.first_s,
-                last_s: r.last_s,
-                bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
-                reports: r.reports,
-            }
-        }));
+        false_lines.extend(
+            tracker
+                .regions()
+                .iter()
+                .filter(|r| !r.matched)
+                .map(|r| FalseRegionLine::of(seed, r)),
+        );
         ground_regions += ground_tracker.regions().len();
         for r in ground_tracker.regions() {
             if r.matched {
                 ground_on_objects += 1;
             } else {
-                ground_false.push(FalseRegionLine {
-                    seed,
-                    first_s: r.first_s,
-                    last_s: r.last_s,
-                    bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
-                    reports: r.reports,
-                });
+                ground_false.push(FalseRegionLine::of(seed, r));
             }
         }
         band_regions += band_tracker.regions().len();
@@ -381,13 +385,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             } else if goods {
                 band_on_goods += 1;
             } else {
-                band_false.push(FalseRegionLine {
-                    seed,
-                    first_s: r.first_s,
-                    last_s: r.last_s,
-                    bbox: [r.last.x1, r.last.y1, r.last.x2, r.last.y2],
-                    reports: r.reports,
-                });
+                band_false.push(FalseRegionLine::of(seed, r));
             }
         }
         for (id, s) in &objects {
