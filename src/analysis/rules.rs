@@ -18,9 +18,7 @@
 //!   is reported when the stall has gone; an A-frame is still found by the object model's sign
 //!   class). Goods standing behind the `no_signage` zone the sign is in (their foot higher in
 //!   the image than the zone's lowest point: a stack behind a lamp post) do not own it: the
-//!   post, and the sheet on it, are in front of them. Nor do goods own a sign reaching below
-//!   their foot by a quarter of its height or more: it stands in front of them (an A-frame
-//!   before a stack).
+//!   post, and the sheet on it, are in front of them.
 //! - Outside `no_signage` zones a `static_sign` whose foot (bottom centre) stands in a
 //!   `no_vending` zone is not a sign but something on the sidewalk: goods too small for the
 //!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
@@ -319,13 +317,6 @@ impl Baseline {
     }
 }
 
-/// Whether a sign box half inside goods stands in front of them: it reaches below their foot
-/// by a quarter of its height or more (an A-frame before a stack). Print on goods, and a
-/// poster on the wall behind them, end above their foot.
-fn stands_in_front(sign: &BBox, goods: &BBox) -> bool {
-    sign.y2 - goods.y2 >= 0.25 * (sign.y2 - sign.y1)
-}
-
 /// Whether two text boxes read as lines of one sign: one above the other, overlapping across at
 /// least half the narrower one's width, with a gap no taller than the taller of them. Boxes side
 /// by side, or more than a line's height apart, are separate signs.
@@ -541,10 +532,8 @@ impl Rules {
                     .and_then(|i| s.zones.get(i))
                     .and_then(|h| zones.get(h.zone));
                 let inside = |o: &&Track| {
-                    let (sign, goods) = (track.bbox(), o.bbox());
-                    sign.share_inside(&goods) >= 0.5
-                        && !sign_zone.is_some_and(|z| z.stands_behind(&goods))
-                        && !stands_in_front(&sign, &goods)
+                    track.bbox().share_inside(&o.bbox()) >= 0.5
+                        && !sign_zone.is_some_and(|z| z.stands_behind(&o.bbox()))
                 };
                 let on_goods = objects.iter().any(inside)
                     || (track.label() != "illegal_signage" && statics.iter().any(inside));
