@@ -801,6 +801,22 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
     }
 
+    /// Keeps the first report of a run in `first`, asserting there is none before `quiet_until`
+    /// seconds.
+    fn note_first_report(
+        out: &[Observation],
+        s: u64,
+        quiet_until: u64,
+        first: &mut Option<(u64, Observation)>,
+    ) {
+        if s < quiet_until {
+            assert!(out.is_empty(), "nothing static yet at {s} s: {out:?}");
+        }
+        if let Some(o) = out.first() {
+            first.get_or_insert((s, o.clone()));
+        }
+    }
+
     #[test]
     fn an_object_that_stays_is_found_with_its_arrival_time() {
         let mut d = StaticObjectDetector::new(StaticConfig::default());
@@ -809,12 +825,7 @@ mod tests {
         for s in 0..200u64 {
             let rects: Vec<_> = if s >= 60 { vec![stall] } else { vec![] };
             let out = d.update(at(s), &frame(1.0, &rects, s), W, H);
-            if s < 60 + 30 {
-                assert!(out.is_empty(), "nothing static yet at {s} s: {out:?}");
-            }
-            if let Some(o) = out.first() {
-                found.get_or_insert((s, o.clone()));
-            }
+            note_first_report(&out, s, 60 + 30, &mut found);
         }
         let (when, o) = found.expect("the stall is found");
         assert!((90..=95).contains(&when), "found after {when} s");
@@ -1123,12 +1134,7 @@ mod tests {
                 "the whole frame sees too few pixels: {out:?}"
             );
             let found = band.update(at(s), &rgb, 640, 360);
-            if s < 20 + 30 {
-                assert!(found.is_empty(), "nothing static yet at {s} s: {found:?}");
-            }
-            if let Some(o) = found.first() {
-                first.get_or_insert((s, o.clone()));
-            }
+            note_first_report(&found, s, 20 + 30, &mut first);
         }
         let (when, o) = first.expect("the band finds the sheet");
         assert!((50..=56).contains(&when), "found at {when} s");

@@ -543,9 +543,13 @@ mod tests {
     use std::time::Duration;
 
     fn zone(id: &str, polygon: &[(f64, f64)]) -> Zone {
+        zone_of(id, ZoneKind::NoVending, polygon)
+    }
+
+    fn zone_of(id: &str, kind: ZoneKind, polygon: &[(f64, f64)]) -> Zone {
         Zone {
             id: id.into(),
-            kind: ZoneKind::NoVending,
+            kind,
             polygon: polygon.to_vec(),
         }
     }
@@ -728,11 +732,11 @@ mod tests {
 
     #[test]
     fn masks_drop_by_placement() {
-        let mask = Zone {
-            id: "shopfront".into(),
-            kind: ZoneKind::Mask,
-            polygon: vec![(0.0, 0.0), (0.5, 0.0), (0.5, 0.4), (0.0, 0.4)],
-        };
+        let mask = zone_of(
+            "shopfront",
+            ZoneKind::Mask,
+            &[(0.0, 0.0), (0.5, 0.0), (0.5, 0.4), (0.0, 0.4)],
+        );
         let zones = ZoneMap::new(vec![mask], ZoneConfig::default()).unwrap();
         assert!(zones.is_masked(&BBox::new(0.1, 0.1, 0.3, 0.3), Placement::Overlap));
         assert!(!zones.is_masked(&BBox::new(0.4, 0.1, 0.8, 0.3), Placement::Overlap));
@@ -746,11 +750,11 @@ mod tests {
             "sidewalk",
             &[(0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)],
         );
-        let pole = Zone {
-            id: "pole".into(),
-            kind: ZoneKind::NoSignage,
-            polygon: vec![(0.69, 0.25), (0.73, 0.25), (0.73, 0.58), (0.69, 0.58)],
-        };
+        let pole = zone_of(
+            "pole",
+            ZoneKind::NoSignage,
+            &[(0.69, 0.25), (0.73, 0.25), (0.73, 0.58), (0.69, 0.58)],
+        );
         let mut zones = ZoneMap::new(vec![sidewalk, pole], ZoneConfig::default()).unwrap();
         let mut tr = Tracker::new(&DetectorIntervals::default());
         let region = |x1: f32, y1: f32, x2: f32, y2: f32| Observation {
@@ -786,11 +790,11 @@ mod tests {
 
     #[test]
     fn what_stands_behind_a_zone_has_its_foot_above_the_zone_in_the_image() {
-        let pole = Zone {
-            id: "pole".into(),
-            kind: ZoneKind::NoSignage,
-            polygon: vec![(0.69, 0.25), (0.73, 0.25), (0.73, 0.75), (0.69, 0.75)],
-        };
+        let pole = zone_of(
+            "pole",
+            ZoneKind::NoSignage,
+            &[(0.69, 0.25), (0.73, 0.25), (0.73, 0.75), (0.69, 0.75)],
+        );
         assert!(pole.stands_behind(&BBox::new(0.62, 0.45, 0.80, 0.66)));
         assert!(!pole.stands_behind(&BBox::new(0.62, 0.55, 0.80, 0.80)));
     }
