@@ -318,4 +318,5 @@ golden!(
     signage_lines,
     signage_static_band,
     signage_in_front_of_goods,
+    static_band_left_to_others,
 );

@@ -24,11 +24,16 @@
 //!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
 //!   not found yet. It is classified as a `static_object` is, with its dwell counted from its
 //!   arrival in the zone; a later whole-frame track of the same goods at its spot joins its
-//!   candidate.
+//!   candidate. This path is for what nothing else sees: while any confirmed goods or static
+//!   object track overlaps the region, or a sign track at least a third as wide as it, it is
+//!   theirs and waits (a sliver at a stack's edge, the legs of an A-frame under its text; but
+//!   not materials with a small A-frame before them, whose text is a speck of the region).
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
-//!   called a stall on one run in three) is a guess the operator makes better.
+//!   called a stall on one run in three) is a guess the operator makes better. One that stays
+//!   `sidewalk_occupation` and holds half or more of a live signage candidate's box carries
+//!   that sign (an A-frame's stand under its text) and joins its candidate.
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
 //!   sighting), but only time during which the rule is enforced counts: time outside the rule's
 //!   `schedule`, or inside an `allowed_vending` zone during its window, restarts the count. So a
@@ -329,6 +334,51 @@ fn lines_of_one_sign(a: &BBox, b: &BBox) -> bool {
     narrower > 0.0 && overlap >= 0.5 * narrower && gap <= taller
 }
 
+/// Whether a sign's box is wide enough against a region holding it for the region to be that
+/// sign's board or stand: at least a third as wide. A line of text on a wider region (a small
+/// A-frame's text on a region that also holds the materials behind it) is a part of it at most.
+fn is_board_of(sign: &BBox, region: &BBox) -> bool {
+    3.0 * sign.width() >= region.width()
+}
+
+/// The confirmed tracks of one update that other tracks are judged against.
+struct Confirmed<'a> {
+    /// `street_vending` and `sidewalk_stacking` (the object model's goods).
+    objects: Vec<&'a Track>,
+    /// `static_object` (the whole-frame static-object detector's).
+    statics: Vec<&'a Track>,
+    /// `text` and `illegal_signage`.
+    signs: Vec<&'a Track>,
+}
+
+impl<'a> Confirmed<'a> {
+    fn of(subjects: &[Subject<'a>]) -> Self {
+        let with = |labels: &[&str]| -> Vec<&'a Track> {
+            subjects
+                .iter()
+                .map(|s| s.track)
+                .filter(|tr| tr.is_confirmed() && labels.contains(&tr.label()))
+                .collect()
+        };
+        Self {
+            objects: with(&["street_vending", "sidewalk_stacking"]),
+            statics: with(&["static_object"]),
+            signs: with(&["text", "illegal_signage"]),
+        }
+    }
+
+    /// Whether they account for a change in the sign band at `bbox`: goods or a static object
+    /// overlapping it at all, or a sign overlapping it whose board it is ([`is_board_of`]).
+    fn explain(&self, bbox: &BBox) -> bool {
+        let overlaps = |o: &&Track| o.bbox().iou(bbox) > 0.0;
+        self.objects.iter().chain(&self.statics).any(overlaps)
+            || self
+                .signs
+                .iter()
+                .any(|o| overlaps(o) && is_board_of(&o.bbox(), bbox))
+    }
+}
+
 /// A live track with the zones it is in, as [`Rules::update`] sees it.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
@@ -500,9 +550,9 @@ impl Rules {
         &self,
         s: &Subject<'_>,
         zones: &[Zone],
-        objects: &[&Track],
-        statics: &[&Track],
+        confirmed: &Confirmed<'_>,
     ) -> Option<(Category, Option<usize>)> {
+        let (objects, statics) = (&confirmed.objects, &confirmed.statics);
         let first_of = |want: &ZoneKind| {
             s.zones
                 .iter()
@@ -548,6 +598,13 @@ impl Rules {
                     // A change in the sign band whose foot stands in a `no_vending` zone is
                     // something on the sidewalk small enough for the whole-frame detector to
                     // miss (a far stack at the wall), or the top of one it has not found yet.
+                    // That path is for what no other track sees: one that goods, a static
+                    // object or a sign as wide as a third of it overlap is theirs (a sliver at
+                    // a stack's edge, the legs of an A-frame under its text), and waits while
+                    // they are there.
+                    if confirmed.explain(&track.bbox()) {
+                        return None;
+                    }
                     Some((self.static_category(track, objects), Some(hit)))
                 } else if self
                     .baseline
@@ -571,6 +628,25 @@ impl Rules {
             || (category == Category::IllegalSignage
                 && (earlier.share_inside(bbox).max(bbox.share_inside(earlier)) >= 0.5
                     || lines_of_one_sign(earlier, bbox)))
+    }
+
+    /// The live signage violation that an unclassified object on the sidewalk carries: one
+    /// whose box lies half or more inside `bbox` and is at least a third as wide ([`is_board_of`]).
+    /// An A-frame sign whose text became a candidate before its stand was still long enough to
+    /// be a static object is one sign, not also an occupation.
+    fn sign_carried_by(&self, category: Category, bbox: &BBox) -> Option<u64> {
+        if category != Category::SidewalkOccupation {
+            return None;
+        }
+        self.violations
+            .iter()
+            .find(|(_, v)| {
+                v.category == Category::IllegalSignage
+                    && !v.live.is_empty()
+                    && v.candidate.bbox.share_inside(bbox) >= 0.5
+                    && is_board_of(&v.candidate.bbox, bbox)
+            })
+            .map(|(&id, _)| id)
     }
 
     fn find(
@@ -646,23 +722,12 @@ impl Rules {
             }
         }
 
-        let objects: Vec<&Track> = subjects
-            .iter()
-            .map(|s| s.track)
-            .filter(|tr| {
-                tr.is_confirmed() && matches!(tr.label(), "street_vending" | "sidewalk_stacking")
-            })
-            .collect();
-        let statics: Vec<&Track> = subjects
-            .iter()
-            .map(|s| s.track)
-            .filter(|tr| tr.is_confirmed() && tr.label() == "static_object")
-            .collect();
+        let confirmed = Confirmed::of(subjects);
 
         let mut out = Vec::new();
         for s in subjects.iter().filter(|s| s.track.is_confirmed()) {
             let track = s.track;
-            let Some((category, hit)) = self.classify(s, zones, &objects, &statics) else {
+            let Some((category, hit)) = self.classify(s, zones, &confirmed) else {
                 continue;
             };
             let zone_hit = hit.and_then(|i| s.zones.get(i));
@@ -705,13 +770,16 @@ impl Rules {
             }
             state.done = true;
 
-            let found = self.find(
-                category,
-                zone_id.as_deref(),
-                &track.bbox(),
-                entered,
-                rule.cooldown,
-            );
+            let found = match self.sign_carried_by(category, &track.bbox()) {
+                Some(id) => Found::Join(id),
+                None => self.find(
+                    category,
+                    zone_id.as_deref(),
+                    &track.bbox(),
+                    entered,
+                    rule.cooldown,
+                ),
+            };
             let (recurrence_of, recurrence_count) = match found {
                 Found::Join(id) => {
                     if let Some(v) = self.violations.get_mut(&id) {
