@@ -32,8 +32,9 @@
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
 //!   called a stall on one run in three) is a guess the operator makes better. One that stays
-//!   `sidewalk_occupation` and holds half or more of a live signage candidate's box carries
-//!   that sign (an A-frame's stand under its text) and joins its candidate.
+//!   `sidewalk_occupation` and holds half or more of a live signage candidate's box, that box
+//!   at least a third as wide as it, carries that sign (an A-frame's stand under its text) and
+//!   joins its candidate.
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
 //!   sighting), but only time during which the rule is enforced counts: time outside the rule's
 //!   `schedule`, or inside an `allowed_vending` zone during its window, restarts the count. So a
@@ -370,7 +371,7 @@ impl<'a> Confirmed<'a> {
     /// Whether they account for a change in the sign band at `bbox`: goods or a static object
     /// overlapping it at all, or a sign overlapping it whose board it is ([`is_board_of`]).
     fn explain(&self, bbox: &BBox) -> bool {
-        let overlaps = |o: &&Track| o.bbox().iou(bbox) > 0.0;
+        let overlaps = |o: &&Track| o.bbox().intersection_area(bbox) > 0.0;
         self.objects.iter().chain(&self.statics).any(overlaps)
             || self
                 .signs
