@@ -179,7 +179,7 @@ def _place(canvas, img, boxes, scale, ox, oy):
         sx1, sy1 = min(w, int(np.ceil(x1 / scale)) + 1), min(h, int(np.ceil(y1 / scale)) + 1)
         crop = Image.fromarray(img[sy0:sy1, sx0:sx1])
         cw, ch = max(1, int(round((sx1 - sx0) * scale))), max(1, int(round((sy1 - sy0) * scale)))
-        crop = np.asarray(crop.resize((cw, ch), Image.BILINEAR))
+        crop = np.asarray(crop.resize((cw, ch), Image.BILINEAR, reducing_gap=2.0))
         dx, dy = ox + int(round(sx0 * scale)), oy + int(round(sy0 * scale))
         cx0, cy0 = max(0, dx), max(0, dy)
         cx1, cy1 = min(CW, dx + cw), min(CH, dy + ch)
@@ -229,9 +229,9 @@ def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6)):
             # random part of the scaled image fills the quadrant
             ox = x0 - int(rng.uniform(0, max(0.0, nw - (x1 - x0))))
             oy = y0 - int(rng.uniform(0, max(0.0, nh - (y1 - y0))))
-            sub = np.full((S, S, 3), 114, np.uint8)
-            b = _place(sub, sm.img, sm.boxes, sc, ox, oy)
-            canvas[y0:y1, x0:x1] = sub[y0:y1, x0:x1]
+            # paste into the quadrant alone: only its visible part is resized
+            b = _place(canvas[y0:y1, x0:x1], sm.img, sm.boxes, sc, ox - x0, oy - y0)
+            b = b + np.array([x0, y0, x0, y0], np.float32)
             b, l = _clip_boxes(b, sm.labels, x0, y0, x1, y1)
             bs.append(b)
             ls.append(l)
@@ -284,10 +284,10 @@ def apply_jitter(xp, imgs, params):
     return xp.clip(x, 0.0, 255.0)
 
 
-def make_batch(samples, p, S, B, M, rng):
+def make_batch(samples, p, S, B, M, rng, imgs=None):
     """One augmented batch: (images [B,S,S,3] uint8, boxes [B,M,4] xyxy px, labels [B,M], mask [B,M],
-    colour jitter [B,4] for `apply_jitter`)."""
-    imgs = np.empty((B, S, S, 3), np.uint8)
+    colour jitter [B,4] for `apply_jitter`). The images are written into `imgs` when it is given."""
+    imgs = np.empty((B, S, S, 3), np.uint8) if imgs is None else imgs
     jit = np.zeros((B, 4), np.float32)
     gb = np.zeros((B, M, 4), np.float32)
     gl = np.zeros((B, M), np.int32)
@@ -310,8 +310,11 @@ _WORKER = None
 
 
 def _worker_batch(step):
-    samples, p, S, B, M, seed = _WORKER
-    return make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]))
+    """Makes batch `step` with its images in shared slot `step % slots`; returns the small arrays."""
+    samples, p, S, B, M, seed, slots = _WORKER
+    slot = step % len(slots)
+    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot])
+    return slot, gb, gl, gm, jit
 
 
 class Loader:
@@ -319,15 +322,23 @@ class Loader:
 
     Batch k is drawn from its own generator seeded with (seed, k), so the batches -- and the
     trained model -- are the same whatever the number of workers. Create the loader before JAX
-    starts its threads (fork after that is unsafe)."""
+    starts its threads (fork after that is unsafe).
+
+    The images (39 MB a batch at 640, batch 32) do not go through the pool's pipe: each batch is
+    written into one of 2 * workers + 1 slots of memory shared with the workers, and `next`
+    copies it out before that slot can be used again (at most 2 * workers batches are in flight)."""
 
     def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0):
         global _WORKER
+        import mmap
         import multiprocessing as mp
 
         p = np.asarray(weights, np.float64) / np.sum(weights)
-        _WORKER = (samples, p, S, batch, max_boxes, seed)
         self.workers = max(1, workers or min(16, os.cpu_count() or 1))
+        n_slots = 2 * self.workers + 1
+        shared = mmap.mmap(-1, n_slots * batch * S * S * 3)       # anonymous, shared with forked children
+        self.slots = np.frombuffer(shared, np.uint8).reshape(n_slots, batch, S, S, 3)
+        _WORKER = (samples, p, S, batch, max_boxes, seed, self.slots)
         self.pool = mp.get_context("fork").Pool(self.workers)
         self.todo = iter(range(start, steps))
         self.ahead = collections.deque()       # at most 2 batches per worker in flight
@@ -340,9 +351,10 @@ class Loader:
             self.ahead.append(self.pool.apply_async(_worker_batch, (step,)))
 
     def next(self):
-        batch = self.ahead.popleft().get()
+        slot, gb, gl, gm, jit = self.ahead.popleft().get()
+        imgs = self.slots[slot].copy()
         self._submit()
-        return batch
+        return imgs, gb, gl, gm, jit
 
     def close(self):
         self.pool.terminate()
