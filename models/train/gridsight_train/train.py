@@ -12,7 +12,10 @@ import platform
 import sys
 import time
 
-os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true")
+# Deterministic GPU kernels: without them two GPU runs of the recipe drift apart (batches are
+# identical, but XLA's GPU reductions and convolution algorithms are not bit-exact); with them two
+# runs on the same GPU and software give identical weights. Set XLA_FLAGS to choose otherwise.
+os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=true --xla_gpu_deterministic_ops=true")
 
 import numpy as np
 
@@ -269,6 +272,7 @@ def main():
         "loss_history": hist[-20:],
         "device": f"{jax.devices()[0].platform} ({jax.devices()[0].device_kind})",
         "augmentation_processes": loader.workers,
+        "xla_flags": os.environ.get("XLA_FLAGS", ""),
         "versions": {"jax": jax.__version__, "onnxruntime": ort.__version__, "python": platform.python_version()},
     }
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
