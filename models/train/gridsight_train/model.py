@@ -40,6 +40,20 @@ DEFAULT_ARCH = {
 }
 
 
+def arch_of(width=1.0):
+    """DEFAULT_ARCH with every channel count (stem, stages, neck) times `width`, rounded to a
+    multiple of 8. `width` 1.0 is the shipped network."""
+    if width <= 0:
+        raise ValueError(f"width must be positive, not {width}")
+    ch = lambda c: max(8, int(round(c * width / 8)) * 8)
+    return {
+        "stem": ch(DEFAULT_ARCH["stem"]),
+        "widths": tuple(ch(c) for c in DEFAULT_ARCH["widths"]),
+        "depths": DEFAULT_ARCH["depths"],
+        "neck": ch(DEFAULT_ARCH["neck"]),
+    }
+
+
 def ds(F, name, x, cin, cout, stride=1):
     """depthwise-separable conv: dw3x3(stride) -> BN -> SiLU -> pw1x1 -> BN -> SiLU"""
     y = F.conv(name + ".dw", x, cin, cin, 3, stride, groups=cin)

@@ -49,6 +49,9 @@ def parse():
     ap.add_argument("--max-boxes", type=int, default=48)
     ap.add_argument("--eval-every", type=int, default=0, help="0 = only at the end")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--width", type=float, default=1.0,
+                    help="channel multiplier of the network (stem, stages and neck, rounded to multiples of 8); "
+                         "1.0 is the shipped street-v1")
     ap.add_argument("--facade-weight", type=float, default=0.5, help="share of facade images in each batch")
     ap.add_argument("--init", default=None, help="start from a checkpoint .npz (fine-tuning)")
     ap.add_argument("--max-minutes", type=float, default=0,
@@ -108,13 +111,18 @@ def main():
         f"{loader.workers} augmentation processes")
 
     # ---------------------------------------------------------------- model / optimiser
-    params, state = Mdl.init_model(a.seed)
+    arch = Mdl.arch_of(a.width)
+    params, state = Mdl.init_model(a.seed, arch)
     if a.init:
         ck = np.load(a.init, allow_pickle=True)
+        # a checkpoint without `arch` is the shipped network's (written before --width existed)
+        init_arch = json.loads(str(ck["arch"])) if "arch" in ck else json.loads(json.dumps(Mdl.DEFAULT_ARCH))
+        if init_arch != json.loads(json.dumps(arch)):
+            sys.exit(f"--init {a.init}: its network is {init_arch}, not {arch} (give the --width it was trained with)")
         params, state = ck["ema"].item(), ck["state"].item()
         log(f"initialised from {a.init}")
     nparam = Mdl.count_params(params)
-    log(f"model: {nparam:,} parameters")
+    log(f"model: {nparam:,} parameters (width {a.width}: stem {arch['stem']}, stages {arch['widths']}, neck {arch['neck']})")
     anc, strd = Mdl.anchors_for(a.size)
     anc, strd = jnp.asarray(anc), jnp.asarray(strd)
     params = jax.tree.map(jnp.asarray, params)
@@ -129,7 +137,7 @@ def main():
         return a.lr * warm * (0.02 + 0.98 * 0.5 * (1 + jnp.cos(jnp.pi * prog)))
 
     def loss_fn(p, s, x, gb, gl, gm):
-        ltrb, logits, ns = Mdl.apply(p, s, x, True)
+        ltrb, logits, ns = Mdl.apply(p, s, x, True, arch)
         tot, aux = L.detection_loss(ltrb, logits, anc, strd, gb, gl, gm)
         return tot, (ns, aux)
 
@@ -161,7 +169,7 @@ def main():
     def infer(p, s, imgs):
         # anchors for this input's shape (static under jit): square eval or the export's W x H
         a_pts = jnp.asarray(Mdl.anchors_for((imgs.shape[2], imgs.shape[1]))[0])
-        ltrb, logits, _ = Mdl.apply(p, s, imgs.astype(jnp.float32) / 255.0, False)
+        ltrb, logits, _ = Mdl.apply(p, s, imgs.astype(jnp.float32) / 255.0, False, arch)
         xy = (a_pts[None] + (ltrb[..., 2:] - ltrb[..., :2]) / 2)
         wh = ltrb[..., :2] + ltrb[..., 2:]
         return jnp.concatenate([xy, wh, jax.nn.sigmoid(logits)], -1).transpose(0, 2, 1)   # [B, 4+C, N]
@@ -229,9 +237,10 @@ def main():
     ev = run_eval(ema["p"], ema["s"])
     log(fmt_eval(ev))
     ck = os.path.join(a.out, "checkpoint.npz")
-    np.savez(ck, ema=np.array(X.to_numpy(ema["p"]), dtype=object), state=np.array(X.to_numpy(ema["s"]), dtype=object))
+    np.savez(ck, ema=np.array(X.to_numpy(ema["p"]), dtype=object), state=np.array(X.to_numpy(ema["s"]), dtype=object),
+             arch=json.dumps(arch))
     onnx_path = os.path.join(a.out, "model.onnx")
-    N = X.export_onnx(ema["p"], ema["s"], (ew, eh), onnx_path)
+    N = X.export_onnx(ema["p"], ema["s"], (ew, eh), onnx_path, arch)
     size_mb = os.path.getsize(onnx_path) / 1e6
     log(f"wrote {onnx_path} ({size_mb:.2f} MB, output0 [batch, {4 + len(CLASSES)}, {N}])")
     # the ONNX graph must reproduce the JAX model
@@ -242,7 +251,7 @@ def main():
     im, _ = D.letterbox(vs[0], (ew, eh))
     # reference in full float32: on a GPU the jitted model may use TF32 convolutions
     with jax.default_matmul_precision("highest"):
-        ltrb, logits, _ = Mdl.apply(ema["p"], ema["s"], jnp.asarray(im[None]).astype(jnp.float32) / 255.0, False)
+        ltrb, logits, _ = Mdl.apply(ema["p"], ema["s"], jnp.asarray(im[None]).astype(jnp.float32) / 255.0, False, arch)
         pts = jnp.asarray(Mdl.anchors_for((ew, eh))[0])
         ref = np.asarray(jnp.concatenate([pts[None] + (ltrb[..., 2:] - ltrb[..., :2]) / 2, ltrb[..., :2] + ltrb[..., 2:],
                                           jax.nn.sigmoid(logits)], -1).transpose(0, 2, 1))
@@ -259,6 +268,8 @@ def main():
                   "normalisation": "x / 255", "resize": "letterbox (keep aspect, pad 114 grey)"},
         "output": {"name": "output0", "shape": ["batch", 4 + len(CLASSES), N], "format": "yolov8"},
         "parameters": nparam,
+        "width": a.width,
+        "arch": arch,
         "onnx_bytes": os.path.getsize(onnx_path),
         "train_seconds": round(train_s, 1),
         "total_seconds": round(time.time() - t_start, 1),
