@@ -70,6 +70,17 @@ def main():
     assert a.size % 32 == 0
     ew, eh = (int(v) for v in (f"{a.size}x{a.size}" if a.export_size == "square" else a.export_size).lower().split("x"))
     assert ew % 32 == 0 and eh % 32 == 0, "--export-size: width and height must be multiples of 32"
+    if a.width <= 0:
+        sys.exit(f"--width must be positive, not {a.width}")
+    arch = Mdl.arch_of(a.width)
+    init_ck = None
+    if a.init:
+        # checked before the data is loaded: a checkpoint of another network fails at once
+        init_ck = np.load(a.init, allow_pickle=True)
+        # a checkpoint without `arch` is the shipped network's (written before --width existed)
+        init_arch = json.loads(str(init_ck["arch"])) if "arch" in init_ck else json.loads(json.dumps(Mdl.DEFAULT_ARCH))
+        if init_arch != json.loads(json.dumps(arch)):
+            sys.exit(f"--init {a.init}: its network is {init_arch}, not {arch} (give the --width it was trained with)")
     os.makedirs(a.out, exist_ok=True)
     np.random.seed(a.seed)
     cache_long = int(a.size * 2)
@@ -111,15 +122,9 @@ def main():
         f"{loader.workers} augmentation processes")
 
     # ---------------------------------------------------------------- model / optimiser
-    arch = Mdl.arch_of(a.width)
     params, state = Mdl.init_model(a.seed, arch)
     if a.init:
-        ck = np.load(a.init, allow_pickle=True)
-        # a checkpoint without `arch` is the shipped network's (written before --width existed)
-        init_arch = json.loads(str(ck["arch"])) if "arch" in ck else json.loads(json.dumps(Mdl.DEFAULT_ARCH))
-        if init_arch != json.loads(json.dumps(arch)):
-            sys.exit(f"--init {a.init}: its network is {init_arch}, not {arch} (give the --width it was trained with)")
-        params, state = ck["ema"].item(), ck["state"].item()
+        params, state = init_ck["ema"].item(), init_ck["state"].item()
         log(f"initialised from {a.init}")
     nparam = Mdl.count_params(params)
     log(f"model: {nparam:,} parameters (width {a.width}: stem {arch['stem']}, stages {arch['widths']}, neck {arch['neck']})")
