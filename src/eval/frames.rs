@@ -6,6 +6,10 @@
 //! - Object model: class-aware VOC AP at IoU 0.5 per class, over detections down to score
 //!   0.001; ground-truth objects less than 30 % visible are ignored (missing them costs nothing;
 //!   a detection matching one is dropped); precision and recall at the manifest's threshold.
+//!   At that threshold, each class's recall is also given by object kind (`wall_poster`,
+//!   `sacks`, …), and its false detections by what they lie on: the ground-truth object they
+//!   overlap most (IoU, or their own share inside it, at least 0.3; a kind of the same class
+//!   means a box placed badly or twice), else `nothing`.
 //! - Text detector: every visible (≥ 50 %) `illegal_signage` object of a poster kind
 //!   (`wall_poster`, `pole_poster`, `banner`) in a frame is one item; it is found when a text box
 //!   has IoU ≥ 0.1 with it or lies at least half inside it.
@@ -15,12 +19,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::metrics::{text_found, ClassTally, GtBox, ScoredBox};
+use super::metrics::{found_truth, match_image, text_found, ClassTally, GtBox, Outcome, ScoredBox};
 use super::report::{Rate, Timing};
 use super::{EvalOptions, Loaded};
 use crate::inference::model::ImageRef;
 use crate::inference::TiledFrame;
-use crate::synth::{ObjectClass, Scene, SceneSpec, Split};
+use crate::synth::{ObjectClass, ObjectTruth, Scene, SceneSpec, Split};
 
 /// Ground-truth objects less visible than this are ignored for AP.
 pub const MIN_VISIBLE: f32 = 0.3;
@@ -69,6 +73,31 @@ pub struct ClassReport {
     pub precision: Rate,
     /// At the class's threshold: true positives / objects.
     pub recall: Rate,
+    /// The same recall by object kind (the generator's shape kinds).
+    pub recall_by_kind: BTreeMap<String, Rate>,
+    /// At the class's threshold: false detections by what they lie on (an object's kind or
+    /// class, or `nothing`).
+    pub false_detections_on: BTreeMap<String, usize>,
+}
+
+/// Overlap at which a false detection is said to lie on an object.
+const LIES_ON: f32 = 0.3;
+
+/// What a ground-truth object is, in the report: its event's shape kind for scripted objects
+/// (`wall_poster`), else its class (`bin`, `pedestrian`).
+fn kind_of(scene: &Scene, object: &ObjectTruth) -> String {
+    scene
+        .events()
+        .iter()
+        .find(|e| e.track_id == object.track_id)
+        .map_or_else(|| object.class.name().to_string(), |e| e.kind.clone())
+}
+
+/// Per class at its threshold: (found, of) by kind, and false detections by what they lie on.
+#[derive(Debug, Default)]
+struct KindTally {
+    found: BTreeMap<String, (usize, usize)>,
+    false_on: BTreeMap<String, usize>,
 }
 
 /// Part 3.
@@ -313,6 +342,7 @@ pub fn run(
         })
         .unwrap_or_default();
     let mut tallies: BTreeMap<ObjectClass, ClassTally> = BTreeMap::new();
+    let mut kinds: BTreeMap<ObjectClass, KindTally> = BTreeMap::new();
     let (mut render_time, mut object_time) = (Duration::ZERO, Duration::ZERO);
     let (mut frames, mut text_frames) = (0usize, 0usize);
     let mut plain = SettingTally::default();
@@ -387,6 +417,37 @@ pub fn run(
                         .entry(class)
                         .or_default()
                         .add_image(&dets, &gts, 0.5);
+
+                    let threshold = m.threshold_for(class.name());
+                    let confident: Vec<ScoredBox> = dets
+                        .iter()
+                        .filter(|d| d.score >= threshold)
+                        .copied()
+                        .collect();
+                    let kind = kinds.entry(class).or_default();
+                    let of_class = truth.objects.iter().filter(|o| o.class == class);
+                    for ((o, g), found) in
+                        of_class.zip(&gts).zip(found_truth(&confident, &gts, 0.5))
+                    {
+                        if !g.ignore {
+                            let e = kind.found.entry(kind_of(&scene, o)).or_default();
+                            e.0 += usize::from(found);
+                            e.1 += 1;
+                        }
+                    }
+                    for (d, outcome) in confident.iter().zip(match_image(&confident, &gts, 0.5)) {
+                        if outcome != Outcome::FalsePositive {
+                            continue;
+                        }
+                        let on = truth
+                            .objects
+                            .iter()
+                            .map(|o| (o.bbox().iou(&d.bbox).max(d.bbox.share_inside(&o.bbox())), o))
+                            .filter(|(overlap, _)| *overlap >= LIES_ON)
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                            .map_or_else(|| "nothing".to_string(), |(_, o)| kind_of(&scene, o));
+                        *kind.false_on.entry(on).or_default() += 1;
+                    }
                 }
             }
 
@@ -487,6 +548,19 @@ pub fn run(
                     threshold,
                     precision: Rate::new(pr.true_positives, pr.true_positives + pr.false_positives),
                     recall: Rate::new(pr.true_positives, pr.positives),
+                    recall_by_kind: kinds
+                        .get(c)
+                        .map(|k| {
+                            k.found
+                                .iter()
+                                .map(|(name, &(hits, of))| (name.clone(), Rate::new(hits, of)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    false_detections_on: kinds
+                        .get(c)
+                        .map(|k| k.false_on.clone())
+                        .unwrap_or_default(),
                 }
             })
             .collect();

@@ -43,6 +43,20 @@ pub enum Outcome {
 /// ignored, an already matched box a false positive. Returns one outcome per detection, in the
 /// order given.
 pub fn match_image(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> Vec<Outcome> {
+    greedy_match(detections, truth, min_iou).0
+}
+
+/// The same matching seen from the ground truth: whether each box was taken by a detection
+/// (a true positive). Ignored boxes are never taken.
+pub fn found_truth(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> Vec<bool> {
+    greedy_match(detections, truth, min_iou).1
+}
+
+fn greedy_match(
+    detections: &[ScoredBox],
+    truth: &[GtBox],
+    min_iou: f32,
+) -> (Vec<Outcome>, Vec<bool>) {
     let mut order: Vec<usize> = (0..detections.len()).collect();
     order.sort_by(|&a, &b| detections[b].score.total_cmp(&detections[a].score));
     let mut taken = vec![false; truth.len()];
@@ -63,7 +77,7 @@ pub fn match_image(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> V
             _ => Outcome::FalsePositive,
         };
     }
-    out
+    (out, taken)
 }
 
 /// Detections of one class over many images, matched, ready for AP and precision/recall.
@@ -367,6 +381,29 @@ mod tests {
         t.add_image(&[det(0.0, 0.9), det(1.0, 0.8)], &[gt(0.0)], 0.5);
         assert_eq!(t.at_threshold(0.0).false_positives, 1);
         assert!(close(t.average_precision(), 1.0));
+    }
+
+    #[test]
+    fn found_truth_marks_the_objects_the_matching_took() {
+        let hidden = GtBox {
+            bbox: b(50.0, 0.0, 60.0, 10.0),
+            ignore: true,
+        };
+        // Two detections on the first object take it once; the second object has only a
+        // detection at IoU 1/3; the hidden one is never taken.
+        let truth = [gt(0.0), gt(20.0), hidden];
+        let dets = [det(0.0, 0.9), det(1.0, 0.8), det(25.0, 0.7), det(50.0, 0.6)];
+        assert_eq!(found_truth(&dets, &truth, 0.5), [true, false, false]);
+        assert_eq!(
+            match_image(&dets, &truth, 0.5),
+            [
+                Outcome::TruePositive,
+                Outcome::FalsePositive,
+                Outcome::FalsePositive,
+                Outcome::Ignored
+            ]
+        );
+        assert_eq!(found_truth(&[], &truth, 0.5), [false, false, false]);
     }
 
     #[test]

@@ -179,6 +179,26 @@ impl fmt::Display for Report {
                     o.classes.iter().filter(|c| c.ap50.is_some()).count(),
                     o.ms_per_frame
                 )?;
+                writeln!(
+                    f,
+                    "   at each class's threshold: recall by kind; false detections by what they lie on"
+                )?;
+                for c in &o.classes {
+                    let found: Vec<String> = c
+                        .recall_by_kind
+                        .iter()
+                        .map(|(kind, r)| format!("{kind} {}/{}", r.hits, r.of))
+                        .collect();
+                    let mut false_on: Vec<(&String, &usize)> =
+                        c.false_detections_on.iter().collect();
+                    false_on.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                    let false_on: Vec<String> =
+                        false_on.iter().map(|(on, n)| format!("{on} {n}")).collect();
+                    writeln!(f, "   {:<20} found: {}", c.class, found.join(", "))?;
+                    if !false_on.is_empty() {
+                        writeln!(f, "   {:<20} false on: {}", "", false_on.join(", "))?;
+                    }
+                }
                 if !o.unscored_classes.is_empty() {
                     writeln!(
                         f,

@@ -98,3 +98,35 @@ fn street_v1_finds_a_stall_a_stack_and_a_poster_on_a_generated_street() {
         "confident detections away from every object: {false_alarms:?}"
     );
 }
+
+#[test]
+fn eval_breaks_each_class_down_by_kind_and_by_what_false_detections_lie_on() {
+    onnxruntime();
+    let mut options = gridsight::eval::EvalOptions::new(crate::common::scratch());
+    options.objects = Some(repo().join("models/street-v1/model.toml"));
+    options.parts = gridsight::eval::Parts::parse("objects").expect("parts");
+    options.scenes = 4;
+    options.frames_per_scene = 2;
+    let report = gridsight::eval::run(&options, &mut |_| {}).expect("eval part 1");
+    let gridsight::eval::Part::Done(objects) = &report.objects else {
+        panic!("part 1 did not run: {:?}", report.objects);
+    };
+    let mut kinds = 0;
+    for c in &objects.classes {
+        // The kinds add up to the class's recall, and what false detections lie on to its
+        // false detections, all at the class's threshold.
+        let hits: usize = c.recall_by_kind.values().map(|r| r.hits).sum();
+        let of: usize = c.recall_by_kind.values().map(|r| r.of).sum();
+        assert_eq!((hits, of), (c.recall.hits, c.recall.of), "{}", c.class);
+        let false_detections: usize = c.false_detections_on.values().sum();
+        assert_eq!(
+            false_detections,
+            c.precision.of - c.precision.hits,
+            "{}: {:?}",
+            c.class,
+            c.false_detections_on
+        );
+        kinds += c.recall_by_kind.len();
+    }
+    assert!(kinds >= 3, "four scenes show several kinds: {objects:?}");
+}
