@@ -213,7 +213,7 @@ def letterbox(sample, S):
     return canvas, s
 
 
-def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6)):
+def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3):
     """One S x S training image (uint8) + boxes (xyxy px) + labels + colour jitter parameters."""
     canvas = np.full((S, S, 3), 114, np.uint8)
     bs, ls = [], []
@@ -253,16 +253,17 @@ def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6)):
         img = img[:, ::-1]
         boxes = boxes.copy()
         boxes[:, [0, 2]] = S - boxes[:, [2, 0]]
-    return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng)
+    return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng, hue)
 
 
-def jitter_params(rng):
+def jitter_params(rng, hue=0.3):
     """Random colour jitter for one image: (saturation, hue angle, contrast, brightness).
 
-    Drawn here with the batch's generator, applied by `apply_jitter` (on the training device)."""
+    Drawn here with the batch's generator, applied by `apply_jitter` (on the training device).
+    The hue angle is drawn from [-hue, hue] radians (pi: any hue)."""
     sat = rng.uniform(0.5, 1.5) if rng.random() > 0.05 else 0.0     # 5 % greyscale
-    hue = rng.uniform(-0.3, 0.3)
-    return np.array([sat, hue, rng.uniform(0.7, 1.3), rng.uniform(0.6, 1.4)], np.float32)
+    angle = rng.uniform(-hue, hue)
+    return np.array([sat, angle, rng.uniform(0.7, 1.3), rng.uniform(0.6, 1.4)], np.float32)
 
 
 def apply_jitter(xp, imgs, params):
@@ -284,7 +285,7 @@ def apply_jitter(xp, imgs, params):
     return xp.clip(x, 0.0, 255.0)
 
 
-def make_batch(samples, p, S, B, M, rng, imgs=None):
+def make_batch(samples, p, S, B, M, rng, imgs=None, hue=0.3):
     """One augmented batch: (images [B,S,S,3] uint8, boxes [B,M,4] xyxy px, labels [B,M], mask [B,M],
     colour jitter [B,4] for `apply_jitter`). The images are written into `imgs` when it is given."""
     imgs = np.empty((B, S, S, 3), np.uint8) if imgs is None else imgs
@@ -294,7 +295,7 @@ def make_batch(samples, p, S, B, M, rng, imgs=None):
     gm = np.zeros((B, M), bool)
     for i in range(B):
         idx = int(rng.choice(len(samples), p=p))
-        im, b, l, jit[i] = augment(samples, idx, rng, S)
+        im, b, l, jit[i] = augment(samples, idx, rng, S, hue=hue)
         if len(b) > M:
             keep = rng.choice(len(b), M, replace=False)
             b, l = b[keep], l[keep]
@@ -311,9 +312,9 @@ _WORKER = None
 
 def _worker_batch(step):
     """Makes batch `step` with its images in shared slot `step % slots`; returns the small arrays."""
-    samples, p, S, B, M, seed, slots = _WORKER
+    samples, p, S, B, M, seed, slots, hue = _WORKER
     slot = step % len(slots)
-    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot])
+    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot], hue)
     return slot, gb, gl, gm, jit
 
 
@@ -328,7 +329,7 @@ class Loader:
     written into one of 2 * workers + 1 slots of memory shared with the workers, and `next`
     copies it out before that slot can be used again (at most 2 * workers batches are in flight)."""
 
-    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0):
+    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0, hue=0.3):
         global _WORKER
         import mmap
         import multiprocessing as mp
@@ -338,7 +339,7 @@ class Loader:
         n_slots = 2 * self.workers + 1
         shared = mmap.mmap(-1, n_slots * batch * S * S * 3)       # anonymous, shared with forked children
         self.slots = np.frombuffer(shared, np.uint8).reshape(n_slots, batch, S, S, 3)
-        _WORKER = (samples, p, S, batch, max_boxes, seed, self.slots)
+        _WORKER = (samples, p, S, batch, max_boxes, seed, self.slots, hue)
         self.pool = mp.get_context("fork").Pool(self.workers)
         self.todo = iter(range(start, steps))
         self.ahead = collections.deque()       # at most 2 batches per worker in flight

@@ -52,6 +52,8 @@ def parse():
     ap.add_argument("--width", type=float, default=1.0,
                     help="channel multiplier of the network (stem, stages and neck, rounded to multiples of 8); "
                          "1.0 is the shipped street-v1")
+    ap.add_argument("--hue-jitter", type=float, default=0.3,
+                    help="largest hue rotation of the colour jitter, radians (3.1416: any hue)")
     ap.add_argument("--facade-weight", type=float, default=0.5, help="share of facade images in each batch")
     ap.add_argument("--init", default=None, help="start from a checkpoint .npz (fine-tuning)")
     ap.add_argument("--max-minutes", type=float, default=0,
@@ -112,7 +114,8 @@ def main():
         weights += [share / max(1, len(ss))] * len(ss)
 
     # The augmentation workers are forked now, before JAX starts any threads.
-    loader = D.Loader(samples, weights, a.size, a.batch, a.max_boxes, a.seed, a.steps, a.workers or None)
+    loader = D.Loader(samples, weights, a.size, a.batch, a.max_boxes, a.seed, a.steps, a.workers or None,
+                      hue=a.hue_jitter)
     import jax
     import jax.numpy as jnp
 
@@ -274,6 +277,7 @@ def main():
         "output": {"name": "output0", "shape": ["batch", 4 + len(CLASSES), N], "format": "yolov8"},
         "parameters": nparam,
         "width": a.width,
+        "hue_jitter": a.hue_jitter,
         "arch": arch,
         "onnx_bytes": os.path.getsize(onnx_path),
         "train_seconds": round(train_s, 1),
