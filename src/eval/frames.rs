@@ -424,7 +424,10 @@ pub fn run(
                         .filter(|d| d.score >= threshold)
                         .copied()
                         .collect();
+                    // Matching only the confident detections gives the true positives the
+                    // tally counts at this threshold (the matching takes detections by score).
                     let kind = kinds.entry(class).or_default();
+                    // `gts` was built from these objects, in this order.
                     let of_class = truth.objects.iter().filter(|o| o.class == class);
                     for ((o, g), found) in
                         of_class.zip(&gts).zip(found_truth(&confident, &gts, 0.5))
