@@ -165,6 +165,9 @@ def load_split(root, split, cache_long, log=print):
 
 # ----------------------------------------------------------------------------- augmentation
 
+# The colour jitter's largest hue rotation by default, radians (about 17 degrees).
+HUE_DEFAULT = 0.3
+
 
 def _place(canvas, img, boxes, scale, ox, oy):
     """Paste img scaled by `scale` with its top-left at (ox, oy) on canvas (clipped). Returns boxes moved."""
@@ -213,7 +216,7 @@ def letterbox(sample, S):
     return canvas, s
 
 
-def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3):
+def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3, hue_share=1.0):
     """One S x S training image (uint8) + boxes (xyxy px) + labels + colour jitter parameters."""
     canvas = np.full((S, S, 3), 114, np.uint8)
     bs, ls = [], []
@@ -253,16 +256,19 @@ def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3)
         img = img[:, ::-1]
         boxes = boxes.copy()
         boxes[:, [0, 2]] = S - boxes[:, [2, 0]]
-    return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng, hue)
+    return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng, hue, hue_share)
 
 
-def jitter_params(rng, hue=0.3):
+def jitter_params(rng, hue=0.3, hue_share=1.0):
     """Random colour jitter for one image: (saturation, hue angle, contrast, brightness).
 
     Drawn here with the batch's generator, applied by `apply_jitter` (on the training device).
-    The hue angle is drawn from [-hue, hue] radians (pi: any hue)."""
+    The hue angle is drawn from [-hue, hue] radians (pi: any hue) for a share `hue_share` of the
+    images, and from [-HUE_DEFAULT, HUE_DEFAULT] for the rest. With a share of 1 no extra number
+    is drawn, so the batches are those of a run without the option."""
     sat = rng.uniform(0.5, 1.5) if rng.random() > 0.05 else 0.0     # 5 % greyscale
-    angle = rng.uniform(-hue, hue)
+    wide = hue_share >= 1.0 or rng.random() < hue_share
+    angle = rng.uniform(-hue, hue) if wide else rng.uniform(-HUE_DEFAULT, HUE_DEFAULT)
     return np.array([sat, angle, rng.uniform(0.7, 1.3), rng.uniform(0.6, 1.4)], np.float32)
 
 
@@ -285,7 +291,7 @@ def apply_jitter(xp, imgs, params):
     return xp.clip(x, 0.0, 255.0)
 
 
-def make_batch(samples, p, S, B, M, rng, imgs=None, hue=0.3):
+def make_batch(samples, p, S, B, M, rng, imgs=None, hue=0.3, hue_share=1.0):
     """One augmented batch: (images [B,S,S,3] uint8, boxes [B,M,4] xyxy px, labels [B,M], mask [B,M],
     colour jitter [B,4] for `apply_jitter`). The images are written into `imgs` when it is given."""
     imgs = np.empty((B, S, S, 3), np.uint8) if imgs is None else imgs
@@ -295,7 +301,7 @@ def make_batch(samples, p, S, B, M, rng, imgs=None, hue=0.3):
     gm = np.zeros((B, M), bool)
     for i in range(B):
         idx = int(rng.choice(len(samples), p=p))
-        im, b, l, jit[i] = augment(samples, idx, rng, S, hue=hue)
+        im, b, l, jit[i] = augment(samples, idx, rng, S, hue=hue, hue_share=hue_share)
         if len(b) > M:
             keep = rng.choice(len(b), M, replace=False)
             b, l = b[keep], l[keep]
@@ -312,9 +318,9 @@ _WORKER = None
 
 def _worker_batch(step):
     """Makes batch `step` with its images in shared slot `step % slots`; returns the small arrays."""
-    samples, p, S, B, M, seed, slots, hue = _WORKER
+    samples, p, S, B, M, seed, slots, hue, hue_share = _WORKER
     slot = step % len(slots)
-    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot], hue)
+    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot], hue, hue_share)
     return slot, gb, gl, gm, jit
 
 
@@ -329,7 +335,8 @@ class Loader:
     written into one of 2 * workers + 1 slots of memory shared with the workers, and `next`
     copies it out before that slot can be used again (at most 2 * workers batches are in flight)."""
 
-    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0, hue=0.3):
+    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0, hue=0.3,
+                 hue_share=1.0):
         global _WORKER
         import mmap
         import multiprocessing as mp
@@ -339,7 +346,7 @@ class Loader:
         n_slots = 2 * self.workers + 1
         shared = mmap.mmap(-1, n_slots * batch * S * S * 3)       # anonymous, shared with forked children
         self.slots = np.frombuffer(shared, np.uint8).reshape(n_slots, batch, S, S, 3)
-        _WORKER = (samples, p, S, batch, max_boxes, seed, self.slots, hue)
+        _WORKER = (samples, p, S, batch, max_boxes, seed, self.slots, hue, hue_share)
         self.pool = mp.get_context("fork").Pool(self.workers)
         self.todo = iter(range(start, steps))
         self.ahead = collections.deque()       # at most 2 batches per worker in flight

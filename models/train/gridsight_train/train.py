@@ -54,6 +54,9 @@ def parse():
                          "1.0 is the shipped street-v1")
     ap.add_argument("--hue-jitter", type=float, default=0.3,
                     help="largest hue rotation of the colour jitter, radians (3.1416: any hue)")
+    ap.add_argument("--hue-share", type=float, default=1.0,
+                    help="share of the images whose hue rotation is drawn up to --hue-jitter; the rest get "
+                         "the default 0.3 rad at most (1: every image, as without the option)")
     ap.add_argument("--facade-weight", type=float, default=0.5, help="share of facade images in each batch")
     ap.add_argument("--init", default=None, help="start from a checkpoint .npz (fine-tuning)")
     ap.add_argument("--max-minutes", type=float, default=0,
@@ -72,6 +75,8 @@ def main():
     assert a.size % 32 == 0
     ew, eh = (int(v) for v in (f"{a.size}x{a.size}" if a.export_size == "square" else a.export_size).lower().split("x"))
     assert ew % 32 == 0 and eh % 32 == 0, "--export-size: width and height must be multiples of 32"
+    if not 0.0 <= a.hue_share <= 1.0:
+        sys.exit(f"--hue-share must be between 0 and 1, not {a.hue_share}")
     if a.width <= 0:
         sys.exit(f"--width must be positive, not {a.width}")
     arch = Mdl.arch_of(a.width)
@@ -115,7 +120,7 @@ def main():
 
     # The augmentation workers are forked now, before JAX starts any threads.
     loader = D.Loader(samples, weights, a.size, a.batch, a.max_boxes, a.seed, a.steps, a.workers or None,
-                      hue=a.hue_jitter)
+                      hue=a.hue_jitter, hue_share=a.hue_share)
     import jax
     import jax.numpy as jnp
 
@@ -278,6 +283,7 @@ def main():
         "parameters": nparam,
         "width": a.width,
         "hue_jitter": a.hue_jitter,
+        "hue_share": a.hue_share,
         "arch": arch,
         "onnx_bytes": os.path.getsize(onnx_path),
         "train_seconds": round(train_s, 1),
