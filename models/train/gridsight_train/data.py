@@ -216,7 +216,7 @@ def letterbox(sample, S):
     return canvas, s
 
 
-def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3, hue_share=1.0):
+def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=HUE_DEFAULT, hue_share=1.0):
     """One S x S training image (uint8) + boxes (xyxy px) + labels + colour jitter parameters."""
     canvas = np.full((S, S, 3), 114, np.uint8)
     bs, ls = [], []
@@ -259,7 +259,7 @@ def augment(samples, idx, rng, S, p_mosaic=0.5, scale_range=(0.6, 1.6), hue=0.3,
     return img, boxes.astype(np.float32), labels.astype(np.int32), jitter_params(rng, hue, hue_share)
 
 
-def jitter_params(rng, hue=0.3, hue_share=1.0):
+def jitter_params(rng, hue=HUE_DEFAULT, hue_share=1.0):
     """Random colour jitter for one image: (saturation, hue angle, contrast, brightness).
 
     Drawn here with the batch's generator, applied by `apply_jitter` (on the training device).
@@ -291,7 +291,7 @@ def apply_jitter(xp, imgs, params):
     return xp.clip(x, 0.0, 255.0)
 
 
-def make_batch(samples, p, S, B, M, rng, imgs=None, hue=0.3, hue_share=1.0):
+def make_batch(samples, p, S, B, M, rng, imgs=None, hue=HUE_DEFAULT, hue_share=1.0):
     """One augmented batch: (images [B,S,S,3] uint8, boxes [B,M,4] xyxy px, labels [B,M], mask [B,M],
     colour jitter [B,4] for `apply_jitter`). The images are written into `imgs` when it is given."""
     imgs = np.empty((B, S, S, 3), np.uint8) if imgs is None else imgs
@@ -320,7 +320,8 @@ def _worker_batch(step):
     """Makes batch `step` with its images in shared slot `step % slots`; returns the small arrays."""
     samples, p, S, B, M, seed, slots, hue, hue_share = _WORKER
     slot = step % len(slots)
-    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, np.random.default_rng([seed, step]), slots[slot], hue, hue_share)
+    rng = np.random.default_rng([seed, step])
+    _, gb, gl, gm, jit = make_batch(samples, p, S, B, M, rng, slots[slot], hue, hue_share)
     return slot, gb, gl, gm, jit
 
 
@@ -335,8 +336,8 @@ class Loader:
     written into one of 2 * workers + 1 slots of memory shared with the workers, and `next`
     copies it out before that slot can be used again (at most 2 * workers batches are in flight)."""
 
-    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0, hue=0.3,
-                 hue_share=1.0):
+    def __init__(self, samples, weights, S, batch, max_boxes, seed, steps, workers=None, start=0,
+                 hue=HUE_DEFAULT, hue_share=1.0):
         global _WORKER
         import mmap
         import multiprocessing as mp

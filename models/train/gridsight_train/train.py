@@ -52,11 +52,11 @@ def parse():
     ap.add_argument("--width", type=float, default=1.0,
                     help="channel multiplier of the network (stem, stages and neck, rounded to multiples of 8); "
                          "1.0 is the shipped street-v1")
-    ap.add_argument("--hue-jitter", type=float, default=0.3,
+    ap.add_argument("--hue-jitter", type=float, default=D.HUE_DEFAULT,
                     help="largest hue rotation of the colour jitter, radians (3.1416: any hue)")
     ap.add_argument("--hue-share", type=float, default=1.0,
                     help="share of the images whose hue rotation is drawn up to --hue-jitter; the rest get "
-                         "the default 0.3 rad at most (1: every image, as without the option)")
+                         f"the default {D.HUE_DEFAULT} rad at most (1: every image, as without the option)")
     ap.add_argument("--facade-weight", type=float, default=0.5, help="share of facade images in each batch")
     ap.add_argument("--init", default=None, help="start from a checkpoint .npz (fine-tuning)")
     ap.add_argument("--max-minutes", type=float, default=0,
