@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::metrics::{found_truth, match_image, text_found, ClassTally, GtBox, Outcome, ScoredBox};
+use super::metrics::{match_both_ways, text_found, ClassTally, GtBox, Outcome, ScoredBox};
 use super::report::{Rate, Timing};
 use super::{EvalOptions, Loaded};
 use crate::inference::model::ImageRef;
@@ -98,6 +98,49 @@ fn kind_of(scene: &Scene, object: &ObjectTruth) -> String {
 struct KindTally {
     found: BTreeMap<String, (usize, usize)>,
     false_on: BTreeMap<String, usize>,
+}
+
+impl KindTally {
+    /// Adds one frame's `class`: `dets` its detections, `gts` its ground truth built from the
+    /// frame's `objects` of that class, in their order.
+    fn add_image(
+        &mut self,
+        scene: &Scene,
+        objects: &[ObjectTruth],
+        class: ObjectClass,
+        dets: &[ScoredBox],
+        gts: &[GtBox],
+        threshold: f32,
+    ) {
+        // Matching only the confident detections gives the true positives the AP tally counts
+        // at this threshold (the matching takes detections by score).
+        let confident: Vec<ScoredBox> = dets
+            .iter()
+            .filter(|d| d.score >= threshold)
+            .copied()
+            .collect();
+        let (outcomes, found) = match_both_ways(&confident, gts, 0.5);
+        let of_class = objects.iter().filter(|o| o.class == class);
+        for ((o, g), found) in of_class.zip(gts).zip(found) {
+            if !g.ignore {
+                let e = self.found.entry(kind_of(scene, o)).or_default();
+                e.0 += usize::from(found);
+                e.1 += 1;
+            }
+        }
+        for (d, outcome) in confident.iter().zip(outcomes) {
+            if outcome != Outcome::FalsePositive {
+                continue;
+            }
+            let on = objects
+                .iter()
+                .map(|o| (o.bbox().iou(&d.bbox).max(d.bbox.share_inside(&o.bbox())), o))
+                .filter(|(overlap, _)| *overlap >= LIES_ON)
+                .max_by(|a, b| a.0.total_cmp(&b.0))
+                .map_or_else(|| "nothing".to_string(), |(_, o)| kind_of(scene, o));
+            *self.false_on.entry(on).or_default() += 1;
+        }
+    }
 }
 
 /// Part 3.
@@ -419,38 +462,14 @@ pub fn run(
                         .add_image(&dets, &gts, 0.5);
 
                     let threshold = m.threshold_for(class.name());
-                    let confident: Vec<ScoredBox> = dets
-                        .iter()
-                        .filter(|d| d.score >= threshold)
-                        .copied()
-                        .collect();
-                    // Matching only the confident detections gives the true positives the
-                    // tally counts at this threshold (the matching takes detections by score).
-                    let kind = kinds.entry(class).or_default();
-                    // `gts` was built from these objects, in this order.
-                    let of_class = truth.objects.iter().filter(|o| o.class == class);
-                    for ((o, g), found) in
-                        of_class.zip(&gts).zip(found_truth(&confident, &gts, 0.5))
-                    {
-                        if !g.ignore {
-                            let e = kind.found.entry(kind_of(&scene, o)).or_default();
-                            e.0 += usize::from(found);
-                            e.1 += 1;
-                        }
-                    }
-                    for (d, outcome) in confident.iter().zip(match_image(&confident, &gts, 0.5)) {
-                        if outcome != Outcome::FalsePositive {
-                            continue;
-                        }
-                        let on = truth
-                            .objects
-                            .iter()
-                            .map(|o| (o.bbox().iou(&d.bbox).max(d.bbox.share_inside(&o.bbox())), o))
-                            .filter(|(overlap, _)| *overlap >= LIES_ON)
-                            .max_by(|a, b| a.0.total_cmp(&b.0))
-                            .map_or_else(|| "nothing".to_string(), |(_, o)| kind_of(&scene, o));
-                        *kind.false_on.entry(on).or_default() += 1;
-                    }
+                    kinds.entry(class).or_default().add_image(
+                        &scene,
+                        &truth.objects,
+                        class,
+                        &dets,
+                        &gts,
+                        threshold,
+                    );
                 }
             }
 

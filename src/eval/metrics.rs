@@ -43,16 +43,17 @@ pub enum Outcome {
 /// ignored, an already matched box a false positive. Returns one outcome per detection, in the
 /// order given.
 pub fn match_image(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> Vec<Outcome> {
-    greedy_match(detections, truth, min_iou).0
+    match_both_ways(detections, truth, min_iou).0
 }
 
 /// The same matching seen from the ground truth: whether each box was taken by a detection
 /// (a true positive). Ignored boxes are never taken.
 pub fn found_truth(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> Vec<bool> {
-    greedy_match(detections, truth, min_iou).1
+    match_both_ways(detections, truth, min_iou).1
 }
 
-fn greedy_match(
+/// [`match_image`] and [`found_truth`] from one matching.
+pub fn match_both_ways(
     detections: &[ScoredBox],
     truth: &[GtBox],
     min_iou: f32,
