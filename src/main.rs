@@ -168,6 +168,10 @@ enum Command {
         /// Scripted events per --dataset scene, MIN-MAX (random scenes have 1-4).
         #[arg(long, value_name = "MIN-MAX", default_value = "1-4", value_parser = parse_event_range)]
         events: std::ops::RangeInclusive<usize>,
+        /// Share (0-1) of a --dataset's scripted objects whose colours are drawn per object from
+        /// their kind's whole list, not fixed by their look family (--split train only).
+        #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+        colour_share: f64,
     },
     /// Capture a camera's approved signage: run its text detector (and its object models' sign
     /// class) on a few frames, write their median picture, and print every region seen as a
@@ -521,7 +525,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dataset,
             frames_per_scene,
             events,
+            colour_share,
         } => {
+            if !(0.0..=1.0).contains(&colour_share) {
+                anyhow::bail!("--colour-share must be between 0 and 1, not {colour_share}");
+            }
+            if colour_share > 0.0 && (dataset.is_none() || matches!(split, SplitArg::HeldOut)) {
+                anyhow::bail!(
+                    "--colour-share is for training sets (--dataset with --split train): held-out \
+                     scenes keep each look family's own colours"
+                );
+            }
             let split = match split {
                 SplitArg::Train => gridsight::synth::Split::Train,
                 SplitArg::HeldOut => gridsight::synth::Split::HeldOut,
@@ -535,6 +549,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     first_seed: seed.unwrap_or(1),
                     min_visible: 0.3,
                     events,
+                    colour_share,
                 };
                 let (images, boxes) = scenes::write_dataset(&spec, &out, &mut |k, n| {
                     eprintln!("synth: scene {}/{n}", k + 1)

@@ -94,6 +94,8 @@ pub struct DatasetSpec {
     pub min_visible: f32,
     /// Scripted events per scene (see [`SceneSpec::random_with_events`]).
     pub events: std::ops::RangeInclusive<usize>,
+    /// [`SceneSpec::colour_share`] of every scene (0 for held-out sets).
+    pub colour_share: f64,
 }
 
 /// Writes a YOLO-format data set (`images/*.jpg`, `labels/*.txt` with `class cx cy w h`
@@ -113,12 +115,14 @@ pub fn write_dataset(
     for k in 0..spec.scenes {
         progress(k, spec.scenes);
         let seed = spec.first_seed + u64::from(k);
-        let scene = Scene::new(SceneSpec::random_with_events(
+        let mut scene_spec = SceneSpec::random_with_events(
             seed,
             spec.seconds_per_scene,
             spec.split,
             spec.events.clone(),
-        ))?;
+        );
+        scene_spec.colour_share = spec.colour_share;
+        let scene = Scene::new(scene_spec)?;
         let (w, h) = (scene.spec().width, scene.spec().height);
         let count = scene.frame_count().max(1);
         let mut rgb = vec![0u8; scene.frame_len()];

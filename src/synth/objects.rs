@@ -8,6 +8,9 @@
 //! and the odd ids (held out, [`Split::HeldOut`]) cover the same kinds of objects with different
 //! palettes, sizes and goods: held-out scenes show objects of known kinds that were never seen.
 //! The same split applies to pedestrians, bicycles, benches, bins, shop signs and backgrounds.
+//! A training set can also draw a share of its scripted objects' colours per object from their
+//! kind's whole list ([`SceneSpec::colour_share`](super::SceneSpec::colour_share)): the held-out
+//! families' shapes, proportions, goods and text stay unseen, their colours no longer are.
 
 use std::sync::Arc;
 
@@ -807,6 +810,35 @@ const SHOP_NAMES: [&str; 16] = [
 #[derive(Debug)]
 pub(crate) struct Builder<'a> {
     pub(crate) fonts: &'a Fonts,
+    /// Share of event objects whose colours are drawn per instance (see [`Colours`]).
+    pub(crate) colour_share: f64,
+}
+
+/// The colour choices of an event object. Normally its look family (variant id) fixes them; for
+/// a share of instances ([`SceneSpec::colour_share`](super::SceneSpec::colour_share)) each
+/// choice is drawn again, from the same list, by the instance. The family's own draw still
+/// happens, so its proportions, goods and text stay what they were, and with a share of 0 the
+/// objects are exactly as before.
+struct Colours {
+    instance: Option<Rng>,
+}
+
+impl Colours {
+    /// Decides for one instance; `rng` (the instance's generator) is not advanced.
+    fn new(share: f64, rng: &Rng) -> Colours {
+        let mut own = Rng::stream(rng.clone().next_u64(), 0xC0104);
+        Colours {
+            instance: (share > 0.0 && own.chance(share)).then_some(own),
+        }
+    }
+
+    fn pick<T: Copy>(&mut self, fam: &mut Rng, choices: &[T]) -> T {
+        let family = fam.pick(choices);
+        match &mut self.instance {
+            Some(own) => own.pick(choices),
+            None => family,
+        }
+    }
 }
 
 /// Paper/cloth colours for posters and the text colours that go with them.
@@ -866,9 +898,10 @@ impl Builder<'_> {
     /// Event object of `kind` / `variant`, in its local frame.
     pub(crate) fn event(&self, kind: Kind, variant: u32, rng: &mut Rng) -> Model {
         let mut fam = Rng::stream(u64::from(variant), kind as u64 + 0xE0);
+        let mut colours = Colours::new(self.colour_share, rng);
         let mut m = Model::default();
         let vendor = Look::new(fam.below(VARIANT_COUNT as usize) as u32 | 1, rng);
-        let palette: Vec<[f32; 3]> = (0..4).map(|_| fam.pick(&VIVID)).collect();
+        let palette: Vec<[f32; 3]> = (0..4).map(|_| colours.pick(&mut fam, &VIVID)).collect();
         // Building materials are sand bags, a pallet of bricks or pipes, fixed per variant.
         let material = fam.below(3);
         let shape = if kind == Kind::Materials && material == 0 {
@@ -880,7 +913,7 @@ impl Builder<'_> {
             Kind::UmbrellaStall | Kind::GoodsTable | Kind::TentStall => {
                 let w = fam.range(1.1, 1.8) * rng.range(0.92, 1.08);
                 let d = fam.range(0.6, 0.9);
-                let cloth = rng.jitter(fam.pick(&VIVID), 0.08);
+                let cloth = rng.jitter(colours.pick(&mut fam, &VIVID), 0.08);
                 let cloth_z = if fam.chance(0.5) { 0.35 } else { 0.7 };
                 table(&mut m, w, d, 0.76, cloth, cloth_z);
                 goods(
@@ -898,7 +931,7 @@ impl Builder<'_> {
                 if kind == Kind::GoodsTable {
                     for i in 0..(2 + rng.below(3)) {
                         let x = -w / 2.0 + 0.3 + i as f64 * 0.5;
-                        let c = fam.pick(&VIVID);
+                        let c = colours.pick(&mut fam, &VIVID);
                         m.block(
                             v3(x - 0.22, -d / 2.0 - 0.45, 0.0),
                             v3(x + 0.22, -d / 2.0 - 0.1, 0.28),
@@ -925,11 +958,11 @@ impl Builder<'_> {
                         [200.0, 200.0, 200.0],
                     );
                     let stripes = [
-                        fam.pick(&VIVID),
+                        colours.pick(&mut fam, &VIVID),
                         if fam.chance(0.6) {
                             [240.0, 240.0, 235.0]
                         } else {
-                            fam.pick(&VIVID)
+                            colours.pick(&mut fam, &VIVID)
                         },
                     ];
                     m.cone(v3(0.0, d * 0.3, 0.0), r, 2.1, 2.5, 8, stripes);
@@ -937,11 +970,14 @@ impl Builder<'_> {
                 if kind == Kind::TentStall {
                     let s = fam.range(1.1, 1.5);
                     let roof = [
-                        fam.pick(&[
-                            [240.0, 240.0, 240.0],
-                            [40.0, 90.0, 190.0],
-                            [200.0, 40.0, 40.0],
-                        ]),
+                        colours.pick(
+                            &mut fam,
+                            &[
+                                [240.0, 240.0, 240.0],
+                                [40.0, 90.0, 190.0],
+                                [200.0, 40.0, 40.0],
+                            ],
+                        ),
                         [0.0; 3],
                     ];
                     let roof2 = scale(roof[0], 0.9);
@@ -987,12 +1023,15 @@ impl Builder<'_> {
             Kind::TricycleCart => {
                 let (lx, ly) = (fam.range(1.0, 1.4), fam.range(0.75, 0.95));
                 let body = rng.jitter(
-                    fam.pick(&[
-                        [60.0, 120.0, 190.0],
-                        [200.0, 60.0, 50.0],
-                        [60.0, 150.0, 80.0],
-                        [210.0, 200.0, 190.0],
-                    ]),
+                    colours.pick(
+                        &mut fam,
+                        &[
+                            [60.0, 120.0, 190.0],
+                            [200.0, 60.0, 50.0],
+                            [60.0, 150.0, 80.0],
+                            [210.0, 200.0, 190.0],
+                        ],
+                    ),
                     0.08,
                 );
                 let metal = [50.0, 52.0, 55.0];
@@ -1062,7 +1101,7 @@ impl Builder<'_> {
                 );
                 m.grow_foot(-lx / 2.0, -ly / 2.0 - 0.1, fx + 0.3, ly / 2.0 + 0.1);
                 if fam.chance(0.6) {
-                    let roof = fam.pick(&VIVID);
+                    let roof = colours.pick(&mut fam, &VIVID);
                     for (sx, sy) in [(-1.0, -1.0), (1.0, -1.0), (1.0, 1.0), (-1.0, 1.0)] {
                         m.limb(
                             v3(sx * lx / 2.0, sy * ly / 2.0, 0.8),
@@ -1150,12 +1189,15 @@ impl Builder<'_> {
             }
             Kind::Sacks => {
                 let color = rng.jitter(
-                    fam.pick(&[
-                        [235.0, 232.0, 220.0],
-                        [200.0, 185.0, 150.0],
-                        [120.0, 150.0, 110.0],
-                        [170.0, 170.0, 165.0],
-                    ]),
+                    colours.pick(
+                        &mut fam,
+                        &[
+                            [235.0, 232.0, 220.0],
+                            [200.0, 185.0, 150.0],
+                            [120.0, 150.0, 110.0],
+                            [170.0, 170.0, 165.0],
+                        ],
+                    ),
                     0.05,
                 );
                 let (sl, sw, sh) = (
@@ -1211,12 +1253,15 @@ impl Builder<'_> {
             }
             Kind::Crates => {
                 let color = rng.jitter(
-                    fam.pick(&[
-                        [40.0, 90.0, 190.0],
-                        [200.0, 40.0, 40.0],
-                        [50.0, 150.0, 70.0],
-                        [230.0, 190.0, 40.0],
-                    ]),
+                    colours.pick(
+                        &mut fam,
+                        &[
+                            [40.0, 90.0, 190.0],
+                            [200.0, 40.0, 40.0],
+                            [50.0, 150.0, 70.0],
+                            [230.0, 190.0, 40.0],
+                        ],
+                    ),
                     0.05,
                 );
                 let mut tex = Texture::new(64, 32, [0, 0, 0, 255]);
@@ -1298,12 +1343,15 @@ impl Builder<'_> {
                     // A pile of pipes lying along the kerb.
                     let len = fam.range(1.8, 3.0);
                     let r = fam.range(0.05, 0.09);
-                    let color = fam.pick(&[
-                        [225.0, 225.0, 220.0],
-                        [150.0, 150.0, 155.0],
-                        [150.0, 90.0, 60.0],
-                        [90.0, 110.0, 130.0],
-                    ]);
+                    let color = colours.pick(
+                        &mut fam,
+                        &[
+                            [225.0, 225.0, 220.0],
+                            [150.0, 150.0, 155.0],
+                            [150.0, 90.0, 60.0],
+                            [90.0, 110.0, 130.0],
+                        ],
+                    );
                     let base = 3 + fam.below(4);
                     for layer in 0..base {
                         for i in 0..(base - layer) {
@@ -1324,12 +1372,15 @@ impl Builder<'_> {
             }
             Kind::AFrame => {
                 let (w, h) = (fam.range(0.5, 0.7), fam.range(0.85, 1.1));
-                let (bg, fg) = fam.pick(&PAPERS);
-                let frame = fam.pick(&[
-                    [40.0, 40.0, 40.0],
-                    [150.0, 110.0, 70.0],
-                    [200.0, 200.0, 200.0],
-                ]);
+                let (bg, fg) = colours.pick(&mut fam, &PAPERS);
+                let frame = colours.pick(
+                    &mut fam,
+                    &[
+                        [40.0, 40.0, 40.0],
+                        [150.0, 110.0, 70.0],
+                        [200.0, 200.0, 200.0],
+                    ],
+                );
                 let tex = self.texture(&poster_text(rng), w - 0.08, h * 0.9, bg, fg);
                 let spread = h * 0.28;
                 for sy in [-1.0, 1.0] {
@@ -1356,7 +1407,7 @@ impl Builder<'_> {
             Kind::WallPoster | Kind::PolePoster | Kind::Banner => {
                 // Flat items: built in the wall's frame (x along, z up) facing -y; see `flat_item`.
                 let (w, h) = self.flat_size(kind, &mut fam);
-                let (bg, fg) = fam.pick(&PAPERS);
+                let (bg, fg) = colours.pick(&mut fam, &PAPERS);
                 let tex = self.texture(&poster_text(rng), w, h, bg, fg);
                 m.tex_quad(
                     v3(-w / 2.0, 0.0, h),

@@ -85,6 +85,15 @@ pub struct SceneSpec {
     /// Ground truth lists every `gt_every`-th frame (default 1).
     #[serde(default = "one")]
     pub gt_every: u32,
+    /// Share (0..=1) of scripted objects whose colours are drawn per object from their kind's
+    /// whole list instead of being fixed by their look family (default 0). Training sets use it
+    /// so that every kind is seen in every colour; held-out scenes keep it at 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub colour_share: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 fn pose_for(rng: &mut Rng, width: u32, height: u32) -> CameraPose {
@@ -158,6 +167,7 @@ impl SceneSpec {
             noise: r.range(0.5, 4.0) as f32,
             variants,
             gt_every: 1,
+            colour_share: 0.0,
         }
     }
 
@@ -220,6 +230,7 @@ impl SceneSpec {
             noise: 2.0,
             variants: VariantSet::All,
             gt_every: 1,
+            colour_share: 0.0,
         }
     }
 
@@ -240,6 +251,12 @@ impl SceneSpec {
         }
         if self.gt_every == 0 {
             return bad("gt_every must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.colour_share) {
+            return bad(format!(
+                "colour_share must be between 0 and 1, not {}",
+                self.colour_share
+            ));
         }
         let ok = |v: f32| v.is_finite() && v >= 0.0;
         if !ok(self.noise) || !ok(self.pedestrians_per_minute) {
@@ -502,7 +519,10 @@ impl Scene {
             cam: &camera,
             layout,
             sun,
-            builder: Builder { fonts },
+            builder: Builder {
+                fonts,
+                colour_share: spec.colour_share,
+            },
             taken: Vec::new(),
             wall_taken: Vec::new(),
             poles: Vec::new(),

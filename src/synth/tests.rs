@@ -218,6 +218,52 @@ fn splits_use_even_or_odd_variants() {
 }
 
 #[test]
+fn colour_share_recolours_the_scripted_objects_and_nothing_else() {
+    let plain = Scene::new(small(11, Split::Train)).unwrap();
+    let mut spec = small(11, Split::Train);
+    spec.colour_share = 1.0;
+    let recoloured = Scene::new(spec.clone()).unwrap();
+    // The same boxes, positions and timeline.
+    let (a, b) = (plain.ground_truth(), recoloured.ground_truth());
+    assert_eq!(a.frames, b.frames);
+    assert_eq!(
+        serde_json::to_string(&a.events).unwrap(),
+        serde_json::to_string(&b.events).unwrap()
+    );
+    let events = plain.events().len() as u32;
+    let w = plain.spec().width as usize;
+    let mut changed = 0usize;
+    for i in (0..plain.frame_count()).step_by(5) {
+        let (fa, fb) = (frame(&plain, i), frame(&recoloured, i));
+        let boxes: Vec<[f32; 4]> = plain
+            .frame_truth(i)
+            .unwrap()
+            .objects
+            .iter()
+            .filter(|o| o.track_id <= events)
+            .map(|o| o.bbox)
+            .collect();
+        for (p, (x, y)) in fa.chunks(3).zip(fb.chunks(3)).enumerate() {
+            if x == y {
+                continue;
+            }
+            changed += 1;
+            let (px, py) = ((p % w) as f32 + 0.5, (p / w) as f32 + 0.5);
+            assert!(
+                boxes.iter().any(|bb| px >= bb[0] - 1.0
+                    && px <= bb[2] + 1.0
+                    && py >= bb[1] - 1.0
+                    && py <= bb[3] + 1.0),
+                "frame {i}: pixel ({px}, {py}) changed outside every scripted object"
+            );
+        }
+    }
+    assert!(changed > 0, "colour_share 1 changed no pixel");
+    spec.colour_share = 1.5;
+    assert!(matches!(Scene::new(spec), Err(SynthError::InvalidSpec(_))));
+}
+
+#[test]
 fn image_background_and_errors() {
     let (w, h) = (320u32, 180u32);
     let mut spec = small(5, Split::Train);
