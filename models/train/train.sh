@@ -5,15 +5,17 @@
 #   models/train/train.sh DATA_DIR [DATA_DIR ...] [-- extra options for gridsight_train.train]
 #
 # With no DATA_DIR it builds gridsight, renders the training set (1280 scenes x 4 frames, 3-6
-# scripted objects each, seeds 1000-2279, even object variants) and the held-out set (40 scenes x
-# 8 frames, seeds 900000-900039, odd variants, as gridsight eval draws them) into
-# models/train/data/, and trains on them with --val (640x640 crops, batch 32, 4000 steps).
+# scripted objects each, seeds 1000-2279, even object variants, half of the objects in colours drawn
+# per object) and the held-out set (40 scenes x 8 frames, seeds 900000-900039, odd variants, as
+# gridsight eval draws them) into models/train/data/, and trains on them with --val (640x640 crops,
+# batch 32, 3000 steps, any hue on half the images: RECIPE below).
 #
 # DATA_DIR: YOLO folders (images/ + labels/, with or without train/ val/ splits). The facade-signs
 # photos at $FACADE_DIR (default ../shared/data/facade-signs) are added when present
 # (FACADE_DIR=none leaves them out). Output: $OUT (default models/train/runs/street-v1):
 # model.onnx, metrics.json, checkpoint.npz.
-# Env: STEPS; TRAIN_SCENES, HELDOUT_SCENES (defaults 1280, 40); JOBS (render processes, default: CPUs); GRIDSIGHT (a built gridsight binary: skips
+# Env: STEPS; TRAIN_SCENES, HELDOUT_SCENES (defaults 1280, 40); COLOUR_SHARE (synth --colour-share
+# of the training scenes, default 0.5); JOBS (render processes, default: CPUs); GRIDSIGHT (a built gridsight binary: skips
 # the cargo build); TRAIN_PYTHON (an existing Python with jax, numpy, pillow, onnx and onnxruntime,
 # e.g. one with jax's CUDA plugin: skips the pinned CPU venv); PYTHON (for the venv).
 set -euo pipefail
@@ -24,17 +26,21 @@ OUT="${OUT:-$HERE/runs/street-v1}"
 ROOT="$(cd "$HERE/../.." && pwd)"
 FACADE_DIR="${FACADE_DIR:-$ROOT/../shared/data/facade-signs}"
 
-DATA=(); EXTRA=()
+# The recipe's own options (generated scenes only): options after -- and STEPS come later and win.
+RECIPE=(--steps 3000 --hue-jitter 3.1416 --hue-share 0.5)
+
+DATA=(); EXTRA=(); OWN=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) DATA+=(--data "$1"); shift ;;
   esac
 done
 if [ "${#DATA[@]}" -eq 0 ]; then
   GEN="$HERE/data"
-  if [ ! -f "$GEN/.complete" ]; then
+  RENDERED="train ${TRAIN_SCENES:-1280} colour-share ${COLOUR_SHARE:-0.5}, held-out ${HELDOUT_SCENES:-40}"
+  if [ ! -f "$GEN/.complete" ] || [ "$(cat "$GEN/.complete")" != "$RENDERED" ]; then
     GS="${GRIDSIGHT:-}"
     if [ -z "$GS" ]; then
       echo "== building gridsight ..."
@@ -56,13 +62,15 @@ if [ "${#DATA[@]}" -eq 0 ]; then
       done
       for p in "${pids[@]}"; do wait "$p" || { echo "rendering into $dir failed (rerun: $GS synth $dir --dataset ...)" >&2; exit 1; }; done
     }
-    render "$GEN/train" "${TRAIN_SCENES:-1280}" 1000 --frames-per-scene 4 --events 3-6 --split train
+    render "$GEN/train" "${TRAIN_SCENES:-1280}" 1000 --frames-per-scene 4 --events 3-6 --split train \
+      --colour-share "${COLOUR_SHARE:-0.5}"
     render "$GEN/heldout" "${HELDOUT_SCENES:-40}" 900000 --frames-per-scene 8 --split held-out
     echo "   $(ls "$GEN/train/images" | wc -l) training images, $(ls "$GEN/heldout/images" | wc -l) held-out images"
-    touch "$GEN/.complete"
+    echo "$RENDERED" > "$GEN/.complete"
   fi
   DATA=(--data "$GEN/train")
   EXTRA=(--val "$GEN/heldout" "${EXTRA[@]}")
+  OWN=("${RECIPE[@]}")
 fi
 
 if [ -n "${TRAIN_PYTHON:-}" ]; then
@@ -88,4 +96,4 @@ FAC=()
 if [ "$FACADE_DIR" = none ] || [ ! -d "$FACADE_DIR" ]; then FAC=(--no-facade); else FAC=(--facade "$FACADE_DIR"); fi
 STEPS_ARG=(); [ -n "${STEPS:-}" ] && STEPS_ARG=(--steps "$STEPS")
 cd "$HERE"
-exec "$PYBIN" -u -m gridsight_train.train "${DATA[@]}" "${FAC[@]}" --out "$OUT" "${STEPS_ARG[@]}" "${EXTRA[@]}"
+exec "$PYBIN" -u -m gridsight_train.train "${DATA[@]}" "${FAC[@]}" --out "$OUT" "${OWN[@]}" "${STEPS_ARG[@]}" "${EXTRA[@]}"
