@@ -15,9 +15,10 @@
 # (FACADE_DIR=none leaves them out). Output: $OUT (default models/train/runs/street-v1):
 # model.onnx, metrics.json, checkpoint.npz.
 # Env: STEPS; TRAIN_SCENES, HELDOUT_SCENES (defaults 1280, 40); COLOUR_SHARE (synth --colour-share
-# of the training scenes, default 0.5); JOBS (render processes, default: CPUs); GRIDSIGHT (a built gridsight binary: skips
-# the cargo build); TRAIN_PYTHON (an existing Python with jax, numpy, pillow, onnx and onnxruntime,
-# e.g. one with jax's CUDA plugin: skips the pinned CPU venv); PYTHON (for the venv).
+# of the training scenes, default 0.5); JOBS (render processes, default: CPUs); GRIDSIGHT (a built
+# gridsight binary: skips the cargo build); TRAIN_PYTHON (an existing Python with jax, numpy,
+# pillow, onnx and onnxruntime, e.g. one with jax's CUDA plugin: skips the pinned CPU venv);
+# PYTHON (for the venv).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 VENV="$HERE/.venv"
@@ -33,7 +34,7 @@ DATA=(); EXTRA=(); OWN=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --) shift; EXTRA=("$@"); break ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) DATA+=(--data "$1"); shift ;;
   esac
 done
