@@ -49,6 +49,7 @@ fn spec() -> SceneSpec {
         noise: 2.0,
         variants: VariantSet::All,
         gt_every: 5,
+        colour_share: 0.0,
     }
 }
 
