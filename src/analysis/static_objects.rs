@@ -439,8 +439,17 @@ impl BandDetector {
     /// Working pixels per pixel of the frame the band is cut from.
     const SCALE: f32 = 0.5;
 
-    /// Watches `region` (normalised) with `config`, whose `width` is set from the band's size.
-    pub fn new(region: BBox, config: StaticConfig) -> Self {
+    /// The smallest region as a share of the whole frame: a band's `min_area` is lowered to this
+    /// where the band is more than half the frame, so that a tall band needs no larger sheet
+    /// than a band half the frame high (0.06 % of that band).
+    const MIN_FRAME_AREA: f32 = 0.0003;
+
+    /// Watches `region` (normalised) with `config`, whose `width` is set from the band's size
+    /// and whose `min_area` (a share of the band) is at most [`Self::MIN_FRAME_AREA`] of the
+    /// frame.
+    pub fn new(region: BBox, mut config: StaticConfig) -> Self {
+        let share = region.area().max(1e-6);
+        config.min_area = config.min_area.min(Self::MIN_FRAME_AREA / share);
         Self {
             region,
             detector: StaticObjectDetector::new(config),
@@ -450,7 +459,7 @@ impl BandDetector {
 
     /// The defaults of [`StaticConfig`] but for the smallest region: 0.06 % of the band, which
     /// for a band half the frame high is about a fifth of the picture area the whole frame's
-    /// smallest region covers.
+    /// smallest region covers ([`BandDetector::new`] lowers it for a taller band).
     pub fn default_config() -> StaticConfig {
         StaticConfig {
             min_area: 0.0006,
@@ -1144,5 +1153,24 @@ mod tests {
         let b = o.bbox;
         let sheet = BBox::new(300.0 / 640.0, 110.0 / 360.0, 308.0 / 640.0, 120.0 / 360.0);
         assert!(b.iou(&sheet) > 0.5, "{b:?} against {sheet:?}");
+    }
+
+    #[test]
+    fn a_tall_band_needs_no_larger_sheet_than_a_band_half_the_frame_high() {
+        // The sheet is 20 working pixels. A band 0.7 of the frame high is 320 × 126 working
+        // pixels, where 0.06 % of the band would ask for 25 and 0.03 % of the frame asks for 18.
+        let mut band = BandDetector::new(
+            BBox::new(0.0, 0.1, 1.0, 0.8),
+            BandDetector::default_config(),
+        );
+        let mut first = None;
+        for s in 0..90u64 {
+            let found = band.update(at(s), &wall_with_a_sheet(s), 640, 360);
+            note_first_report(&found, s, 20 + 30, &mut first);
+        }
+        let (when, o) = first.expect("the tall band finds the sheet");
+        assert!((50..=56).contains(&when), "found at {when} s");
+        let sheet = BBox::new(300.0 / 640.0, 110.0 / 360.0, 308.0 / 640.0, 120.0 / 360.0);
+        assert!(o.bbox.iou(&sheet) > 0.5, "{:?} against {sheet:?}", o.bbox);
     }
 }
