@@ -445,8 +445,7 @@ impl BandDetector {
     const MIN_FRAME_AREA: f32 = 0.0003;
 
     /// Watches `region` (normalised) with `config`, whose `width` is set from the band's size
-    /// and whose `min_area` (a share of the band) is at most [`Self::MIN_FRAME_AREA`] of the
-    /// frame.
+    /// and whose `min_area` (a share of the band) is at most 0.03 % of the frame.
     pub fn new(region: BBox, mut config: StaticConfig) -> Self {
         let share = region.area().max(1e-6);
         config.min_area = config.min_area.min(Self::MIN_FRAME_AREA / share);
