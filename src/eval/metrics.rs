@@ -46,13 +46,8 @@ pub fn match_image(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> V
     match_both_ways(detections, truth, min_iou).0
 }
 
-/// The same matching seen from the ground truth: whether each box was taken by a detection
-/// (a true positive). Ignored boxes are never taken.
-pub fn found_truth(detections: &[ScoredBox], truth: &[GtBox], min_iou: f32) -> Vec<bool> {
-    match_both_ways(detections, truth, min_iou).1
-}
-
-/// [`match_image`] and [`found_truth`] from one matching.
+/// [`match_image`]'s outcomes, and the same matching seen from the ground truth: whether each
+/// box was taken by a detection (a true positive; ignored boxes are never taken).
 pub fn match_both_ways(
     detections: &[ScoredBox],
     truth: &[GtBox],
@@ -385,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn found_truth_marks_the_objects_the_matching_took() {
+    fn match_both_ways_marks_the_objects_the_matching_took() {
         let hidden = GtBox {
             bbox: b(50.0, 0.0, 60.0, 10.0),
             ignore: true,
@@ -394,7 +389,7 @@ mod tests {
         // detection at IoU 1/3; the hidden one is never taken.
         let truth = [gt(0.0), gt(20.0), hidden];
         let dets = [det(0.0, 0.9), det(1.0, 0.8), det(25.0, 0.7), det(50.0, 0.6)];
-        assert_eq!(found_truth(&dets, &truth, 0.5), [true, false, false]);
+        assert_eq!(match_both_ways(&dets, &truth, 0.5).1, [true, false, false]);
         assert_eq!(
             match_image(&dets, &truth, 0.5),
             [
@@ -404,7 +399,7 @@ mod tests {
                 Outcome::Ignored
             ]
         );
-        assert_eq!(found_truth(&[], &truth, 0.5), [false, false, false]);
+        assert_eq!(match_both_ways(&[], &truth, 0.5).1, [false, false, false]);
     }
 
     #[test]
