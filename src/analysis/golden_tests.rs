@@ -319,4 +319,5 @@ golden!(
     signage_static_band,
     signage_in_front_of_goods,
     static_band_left_to_others,
+    static_band_weak_goods,
 );

@@ -24,10 +24,13 @@
 //!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
 //!   not found yet. It is classified as a `static_object` is, with its dwell counted from its
 //!   arrival in the zone; a later whole-frame track of the same goods at its spot joins its
-//!   candidate. This path is for what nothing else sees: while any confirmed goods or static
-//!   object track overlaps the region, or a sign track at least a third as wide as it, it is
-//!   theirs and waits (a sliver at a stack's edge, the legs of an A-frame under its text; but
-//!   not materials with a small A-frame before them, whose text is a speck of the region).
+//!   candidate. This path is for what nothing else sees: while any confirmed static object
+//!   track overlaps the region, or goods that have qualified or that the object model sees well
+//!   enough for their own rule (score and presence), or a sign track at least a third as wide
+//!   as it, it is theirs and waits (a sliver at a stack's edge, the legs of an A-frame under its
+//!   text; but not materials with a small A-frame before them, whose text is a speck of the
+//!   region, nor a far stack the model finds at a score its rule refuses: that track only names
+//!   the category).
 //! - A `static_object` track takes the category of a confirmed `street_vending` /
 //!   `sidewalk_stacking` track overlapping it (IoU ≥ 0.3) that the object model sees on at least
 //!   half its runs, else `sidewalk_occupation`: a class glimpsed now and then (a pile of sacks
@@ -368,11 +371,13 @@ impl<'a> Confirmed<'a> {
         }
     }
 
-    /// Whether they account for a change in the sign band at `bbox`: goods or a static object
-    /// overlapping it at all, or a sign overlapping it whose board it is ([`is_board_of`]).
-    fn explain(&self, bbox: &BBox) -> bool {
+    /// Whether they account for a change in the sign band at `bbox`: goods that could become a
+    /// candidate (`can_fire`) or a static object overlapping it at all, or a sign overlapping it
+    /// whose board it is ([`is_board_of`]).
+    fn explain(&self, bbox: &BBox, can_fire: impl Fn(&Track) -> bool) -> bool {
         let overlaps = |o: &&Track| o.bbox().intersection_area(bbox) > 0.0;
-        self.objects.iter().chain(&self.statics).any(overlaps)
+        self.objects.iter().filter(|o| can_fire(o)).any(overlaps)
+            || self.statics.iter().any(overlaps)
             || self
                 .signs
                 .iter()
@@ -586,7 +591,33 @@ impl Rules {
                     track.bbox().share_inside(&o.bbox()) >= 0.5
                         && !sign_zone.is_some_and(|z| z.stands_behind(&o.bbox()))
                 };
-                let on_goods = objects.iter().any(inside)
+                // Goods the model sees too weakly for their own rule (score or presence below
+                // it) never become a candidate. A change in the sign band standing on the
+                // sidewalk outside every `no_signage` zone is then not theirs to hide (a far
+                // crate stack the model finds at 0.4): the track only names its category.
+                // Goods that have qualified keep what they hide, whatever their score since.
+                let ground_zone = first_of(&ZoneKind::NoVending)
+                    .and_then(|i| s.zones.get(i))
+                    .and_then(|h| zones.get(h.zone));
+                let can_fire = |o: &Track| {
+                    if self.tracks.get(&o.id()).is_some_and(|st| st.done) {
+                        return true;
+                    }
+                    let category = if o.label() == "street_vending" {
+                        Category::StreetVending
+                    } else {
+                        Category::SidewalkStacking
+                    };
+                    let rule = self
+                        .rules
+                        .rule_for(category, ground_zone.map(|z| z.id.as_str()));
+                    o.score() >= rule.min_score && o.presence() >= rule.min_presence
+                };
+                let ground_change = track.label() == STATIC_SIGN && no_signage.is_none();
+                let on_goods = objects
+                    .iter()
+                    .filter(|o| !ground_change || can_fire(o))
+                    .any(inside)
                     || (track.label() != "illegal_signage" && statics.iter().any(inside));
                 if on_goods {
                     None
@@ -602,8 +633,8 @@ impl Rules {
                     // That path is for what no other track sees: one that goods, a static
                     // object or a sign as wide as a third of it overlap is theirs (a sliver at
                     // a stack's edge, the legs of an A-frame under its text), and waits while
-                    // they are there.
-                    if confirmed.explain(&track.bbox()) {
+                    // they are there (goods only if they can fire, above).
+                    if confirmed.explain(&track.bbox(), can_fire) {
                         return None;
                     }
                     Some((self.static_category(track, objects), Some(hit)))
