@@ -49,9 +49,9 @@ def parse():
     ap.add_argument("--max-boxes", type=int, default=48)
     ap.add_argument("--eval-every", type=int, default=0, help="0 = only at the end")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--width", type=float, default=1.0,
+    ap.add_argument("--width", type=float, default=None,
                     help="channel multiplier of the network (stem, stages and neck, rounded to multiples of 8); "
-                         "1.0 is the shipped street-v1")
+                         "default: the --init checkpoint's, else 1.0 (the shipped street-v1 is 1.5: train.sh's recipe)")
     ap.add_argument("--hue-jitter", type=float, default=D.HUE_DEFAULT,
                     help="largest hue rotation of the colour jitter, radians (3.1416: any hue)")
     ap.add_argument("--hue-share", type=float, default=1.0,
@@ -77,17 +77,23 @@ def main():
     assert ew % 32 == 0 and eh % 32 == 0, "--export-size: width and height must be multiples of 32"
     if not 0.0 <= a.hue_share <= 1.0:
         sys.exit(f"--hue-share must be between 0 and 1, not {a.hue_share}")
-    if a.width <= 0:
+    if a.width is not None and a.width <= 0:
         sys.exit(f"--width must be positive, not {a.width}")
-    arch = Mdl.arch_of(a.width)
     init_ck = None
     if a.init:
         # checked before the data is loaded: a checkpoint of another network fails at once
         init_ck = np.load(a.init, allow_pickle=True)
-        # a checkpoint without `arch` is the shipped network's (written before --width existed)
+        # a checkpoint without `arch` is width 1.0's (written before --width existed)
         init_arch = json.loads(str(init_ck["arch"])) if "arch" in init_ck else json.loads(json.dumps(Mdl.DEFAULT_ARCH))
-        if init_arch != json.loads(json.dumps(arch)):
-            sys.exit(f"--init {a.init}: its network is {init_arch}, not {arch} (give the --width it was trained with)")
+        if a.width is None:
+            # fine-tuning keeps the checkpoint's network: its width is its stem's multiple of the default
+            a.width = init_arch["stem"] / Mdl.DEFAULT_ARCH["stem"]
+        if init_arch != json.loads(json.dumps(Mdl.arch_of(a.width))):
+            sys.exit(f"--init {a.init}: its network is {init_arch}, not {Mdl.arch_of(a.width)} "
+                     "(leave --width out, or give the one it was trained with)")
+    if a.width is None:
+        a.width = 1.0
+    arch = Mdl.arch_of(a.width)
     os.makedirs(a.out, exist_ok=True)
     np.random.seed(a.seed)
     cache_long = int(a.size * 2)
