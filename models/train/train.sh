@@ -8,7 +8,7 @@
 # scripted objects each, seeds 1000-2279, even object variants, half of the objects in colours drawn
 # per object) and the held-out set (40 scenes x 8 frames, seeds 900000-900039, odd variants, as
 # gridsight eval draws them) into models/train/data/, and trains on them with --val (640x640 crops,
-# batch 32, 3000 steps, any hue on half the images: RECIPE below).
+# batch 32, 3000 steps, the network at width 1.5, any hue on half the images: RECIPE below).
 #
 # DATA_DIR: YOLO folders (images/ + labels/, with or without train/ val/ splits). The facade-signs
 # photos at $FACADE_DIR (default ../shared/data/facade-signs) are added when present
@@ -28,7 +28,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 FACADE_DIR="${FACADE_DIR:-$ROOT/../shared/data/facade-signs}"
 
 # The recipe's own options (generated scenes only): options after -- and STEPS come later and win.
-RECIPE=(--steps 3000 --hue-jitter 3.1416 --hue-share 0.5)
+RECIPE=(--steps 3000 --width 1.5 --hue-jitter 3.1416 --hue-share 0.5)
 
 DATA=(); EXTRA=(); OWN=()
 while [ $# -gt 0 ]; do
