@@ -385,6 +385,16 @@ impl<'a> Confirmed<'a> {
     }
 }
 
+/// The category of a goods track (`street_vending` or `sidewalk_stacking`, the object model's
+/// ground classes).
+fn goods_category(track: &Track) -> Category {
+    if track.label() == "street_vending" {
+        Category::StreetVending
+    } else {
+        Category::SidewalkStacking
+    }
+}
+
 /// A live track with the zones it is in, as [`Rules::update`] sees it.
 #[derive(Debug, Clone)]
 pub struct Subject<'a> {
@@ -543,13 +553,7 @@ impl Rules {
                 *iou >= self.config.classify_iou && o.presence() >= self.config.classify_presence
             })
             .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or(Category::SidewalkOccupation, |(_, o)| {
-                if o.label() == "street_vending" {
-                    Category::StreetVending
-                } else {
-                    Category::SidewalkStacking
-                }
-            })
+            .map_or(Category::SidewalkOccupation, |(_, o)| goods_category(o))
     }
 
     fn classify(
@@ -603,14 +607,9 @@ impl Rules {
                     if self.tracks.get(&o.id()).is_some_and(|st| st.done) {
                         return true;
                     }
-                    let category = if o.label() == "street_vending" {
-                        Category::StreetVending
-                    } else {
-                        Category::SidewalkStacking
-                    };
                     let rule = self
                         .rules
-                        .rule_for(category, ground_zone.map(|z| z.id.as_str()));
+                        .rule_for(goods_category(o), ground_zone.map(|z| z.id.as_str()));
                     o.score() >= rule.min_score && o.presence() >= rule.min_presence
                 };
                 let ground_change = track.label() == STATIC_SIGN && no_signage.is_none();
