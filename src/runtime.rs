@@ -1043,7 +1043,8 @@ impl Dispatcher {
                     slot.analysis
                         .update_seen(job.frame.time, *kind, observations, frame);
                 for candidate in candidates {
-                    let new = self.new_candidate(&candidate, slot.calibration.as_ref());
+                    let foot = slot.analysis.ground_point(&candidate);
+                    let new = self.new_candidate(&candidate, foot, slot.calibration.as_ref());
                     let snapshot = evidence
                         .get_or_insert_with(|| evidence_picture(&job, &slot.camera))
                         .clone();
@@ -1064,18 +1065,17 @@ impl Dispatcher {
         release_clips_at_end(slot, &self.cases);
     }
 
-    /// Geo-tags a candidate and gives it the city's event code.
+    /// Geo-tags a candidate at `foot`, where it meets the ground in the image (normalised;
+    /// [`analysis::CameraAnalysis::ground_point`]), and gives it the city's event code.
     fn new_candidate(
         &self,
         c: &analysis::Candidate,
+        foot: (f64, f64),
         calibration: Option<&Calibration>,
     ) -> NewCandidate {
         let position = calibration.and_then(|cal| {
             let (w, h) = cal.image_size();
-            // Ground objects stand on the bottom centre of their box.
-            let x = f64::from((c.bbox.x1 + c.bbox.x2) / 2.0) * f64::from(w);
-            let y = f64::from(c.bbox.y2) * f64::from(h);
-            cal.pixel_to_geo(x, y)
+            cal.pixel_to_geo(foot.0 * f64::from(w), foot.1 * f64::from(h))
         });
         let lookup = self.lookup.read().unwrap_or_else(|p| p.into_inner());
         let cell = position.and_then(|p| lookup.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));

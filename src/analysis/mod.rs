@@ -267,6 +267,25 @@ impl CameraAnalysis {
         &self.camera
     }
 
+    /// Where a candidate meets the ground in the image (normalised x, y), for geo-tagging: the
+    /// bottom centre of its box; for a sign in a `no_signage` zone (a wall, a lamp post), the
+    /// zone's lowest point below the sign's centre, near the foot of the surface it is on, when
+    /// that lies below the box. The bottom of a sign's own box is up on that surface and, taken
+    /// as a point on the ground, lies far beyond it.
+    pub fn ground_point(&self, c: &Candidate) -> (f64, f64) {
+        let x = f64::from(c.bbox.x1 + c.bbox.x2) / 2.0;
+        let y = f64::from(c.bbox.y2);
+        let surface = (c.category == Category::IllegalSignage.as_str())
+            .then(|| {
+                self.zones.zones().iter().find(|z| {
+                    z.kind == ZoneKind::NoSignage && c.zone.as_deref() == Some(z.id.as_str())
+                })
+            })
+            .flatten();
+        let foot = surface.and_then(|z| z.lowest_at(x)).unwrap_or(y);
+        (x, foot.max(y))
+    }
+
     /// The tracker, e.g. to read live tracks for an overlay.
     pub fn tracker(&self) -> &Tracker {
         &self.tracker
@@ -361,6 +380,55 @@ mod tests {
             kind: ZoneKind::NoVending,
             polygon: vec![(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)],
         }
+    }
+
+    #[test]
+    fn a_sign_in_a_no_signage_zone_meets_the_ground_at_the_zone_foot_and_goods_at_their_box_bottom()
+    {
+        let wall = Zone {
+            id: "wall".into(),
+            kind: ZoneKind::NoSignage,
+            polygon: vec![(0.0, 0.2), (1.0, 0.2), (1.0, 0.6), (0.0, 0.4)],
+        };
+        let a = analysis(vec![sidewalk(), wall]).expect("analysis");
+        let candidate = |category: &str, zone: Option<&str>, bbox| Candidate {
+            id: 1,
+            camera: CameraId::new("cam-1"),
+            category: category.into(),
+            zone: zone.map(String::from),
+            bbox,
+            score: 0.9,
+            arrived: at(0),
+            emitted: at(120),
+            track_id: 1,
+            recurrence_of: None,
+            recurrence_count: 1,
+        };
+        let round =
+            |(x, y): (f64, f64)| ((x * 1000.0).round() / 1000.0, (y * 1000.0).round() / 1000.0);
+        // A poster up on the wall: the wall's foot below its centre (x 0.5: y 0.5).
+        let poster = candidate(
+            "illegal_signage",
+            Some("wall"),
+            BBox::new(0.45, 0.25, 0.55, 0.3),
+        );
+        assert_eq!(round(a.ground_point(&poster)), (0.5, 0.5));
+        // Goods, and a sign outside every no_signage zone (an A-frame): the bottom of the box.
+        let stack = candidate(
+            "sidewalk_stacking",
+            Some("sidewalk"),
+            BBox::new(0.45, 0.6, 0.55, 0.8),
+        );
+        assert_eq!(round(a.ground_point(&stack)), (0.5, 0.8));
+        let a_frame = candidate("illegal_signage", None, BBox::new(0.45, 0.3, 0.55, 0.45));
+        assert_eq!(round(a.ground_point(&a_frame)), (0.5, 0.45));
+        // A sign whose box reaches below the zone's foot keeps its own bottom.
+        let banner = candidate(
+            "illegal_signage",
+            Some("wall"),
+            BBox::new(0.45, 0.3, 0.55, 0.55),
+        );
+        assert_eq!(round(a.ground_point(&banner)), (0.5, 0.55));
     }
 
     fn analysis(zones: Vec<Zone>) -> Result<CameraAnalysis, AnalysisError> {

@@ -329,6 +329,27 @@ impl Zone {
         f64::from(b.y2) < lowest
     }
 
+    /// The lowest point (largest y) of the polygon's outline on the vertical line at `x`, or
+    /// `None` where the line misses the polygon. For a zone drawn on an upright surface from
+    /// near its foot (a wall, a lamp post), this is about where the surface meets the ground
+    /// below something on it at `x`.
+    pub fn lowest_at(&self, x: f64) -> Option<f64> {
+        let n = self.polygon.len();
+        (0..n)
+            .filter_map(|i| {
+                let (a, b) = (self.polygon[i], self.polygon[(i + 1) % n]);
+                let (l, r) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+                if x < l.0 || x > r.0 {
+                    None
+                } else if r.0 - l.0 < 1e-12 {
+                    Some(l.1.max(r.1))
+                } else {
+                    Some(l.1 + (r.1 - l.1) * (x - l.0) / (r.0 - l.0))
+                }
+            })
+            .reduce(f64::max)
+    }
+
     /// Distance from the point to the polygon's boundary: positive inside, negative outside.
     pub fn signed_distance(&self, x: f64, y: f64) -> f64 {
         let n = self.polygon.len();
@@ -556,6 +577,22 @@ mod tests {
 
     fn msg(z: &Zone) -> String {
         z.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn lowest_at_follows_a_slanted_bottom_edge_and_misses_outside() {
+        // A wall seen at an angle: its foot runs from (0.1, 0.5) down to (0.9, 0.7).
+        let wall = zone_of(
+            "wall",
+            ZoneKind::NoSignage,
+            &[(0.1, 0.2), (0.9, 0.1), (0.9, 0.7), (0.1, 0.5)],
+        );
+        let at = |x| wall.lowest_at(x).map(|y| (y * 1000.0).round() / 1000.0);
+        assert_eq!(at(0.1), Some(0.5));
+        assert_eq!(at(0.5), Some(0.6));
+        assert_eq!(at(0.9), Some(0.7));
+        assert_eq!(at(0.05), None);
+        assert_eq!(at(0.95), None);
     }
 
     const SQUARE: [(f64, f64); 4] = [(0.0, 0.6), (1.0, 0.6), (1.0, 1.0), (0.0, 1.0)];
