@@ -273,17 +273,17 @@ impl CameraAnalysis {
     /// that lies below the box. The bottom of a sign's own box is up on that surface and, taken
     /// as a point on the ground, lies far beyond it.
     pub fn ground_point(&self, c: &Candidate) -> (f64, f64) {
-        let x = f64::from(c.bbox.x1 + c.bbox.x2) / 2.0;
-        let y = f64::from(c.bbox.y2);
-        let surface = (c.category == Category::IllegalSignage.as_str())
-            .then(|| {
-                self.zones.zones().iter().find(|z| {
-                    z.kind == ZoneKind::NoSignage && c.zone.as_deref() == Some(z.id.as_str())
-                })
-            })
-            .flatten();
-        let foot = surface.and_then(|z| z.lowest_at(x)).unwrap_or(y);
-        (x, foot.max(y))
+        let (x, y) = zones::bottom_centre(&c.bbox);
+        if c.category != Category::IllegalSignage.as_str() {
+            return (x, y);
+        }
+        let foot = self
+            .zones
+            .zones()
+            .iter()
+            .find(|z| z.kind == ZoneKind::NoSignage && c.zone.as_deref() == Some(z.id.as_str()))
+            .and_then(|z| z.lowest_at(x));
+        (x, foot.map_or(y, |f| f.max(y)))
     }
 
     /// The tracker, e.g. to read live tracks for an overlay.

@@ -189,6 +189,11 @@ impl Rule {
         }
     }
 
+    /// Whether the track's score and presence are enough for this rule (its dwell aside).
+    fn sees(&self, track: &Track) -> bool {
+        track.score() >= self.min_score && track.presence() >= self.min_presence
+    }
+
     fn validate(&self, rule: String) -> Result<(), RuleError> {
         if !(0.0..=1.0).contains(&self.min_score) {
             return Err(RuleError::MinScore {
@@ -607,10 +612,9 @@ impl Rules {
                     if self.tracks.get(&o.id()).is_some_and(|st| st.done) {
                         return true;
                     }
-                    let rule = self
-                        .rules
-                        .rule_for(goods_category(o), ground_zone.map(|z| z.id.as_str()));
-                    o.score() >= rule.min_score && o.presence() >= rule.min_presence
+                    self.rules
+                        .rule_for(goods_category(o), ground_zone.map(|z| z.id.as_str()))
+                        .sees(o)
                 };
                 let ground_change = track.label() == STATIC_SIGN && no_signage.is_none();
                 let on_goods = objects
@@ -793,10 +797,7 @@ impl Rules {
                 continue;
             }
             let start = state.floor.map_or(entered, |f| f.max(entered));
-            if since(track.last_seen(), start) < rule.min_dwell
-                || track.score() < rule.min_score
-                || track.presence() < rule.min_presence
-            {
+            if since(track.last_seen(), start) < rule.min_dwell || !rule.sees(track) {
                 continue;
             }
             state.done = true;

@@ -231,7 +231,7 @@ impl Placement {
     }
 }
 
-fn bottom_centre(b: &BBox) -> Pt {
+pub(super) fn bottom_centre(b: &BBox) -> Pt {
     (f64::from(b.x1 + b.x2) / 2.0, f64::from(b.y2))
 }
 
