@@ -472,13 +472,22 @@ impl ZoneMap {
             })
     }
 
-    /// Whether at least `leave_overlap` of `bbox` lies in a `no_signage` zone (no hysteresis):
-    /// a sign there is a candidate whatever the baseline says, so nothing approved may hide it.
-    pub fn touches_no_signage(&self, bbox: &BBox) -> bool {
+    /// Whether `bbox` lies in a `no_signage` zone as a new sign track with that box is judged
+    /// there ([`Self::update`]'s test without history: at least halfway between
+    /// `leave_overlap` and `enter_overlap` of it inside): a sign there is a candidate whatever
+    /// the baseline says, so nothing approved may hide it. A box that overlaps the zone less is
+    /// judged against the baseline, as its track is (a bicycle's frame beside a lamp post).
+    pub fn in_no_signage(&self, bbox: &BBox) -> bool {
         self.zones
             .iter()
             .filter(|z| z.kind == ZoneKind::NoSignage)
-            .any(|z| z.overlap(bbox) >= self.config.leave_overlap)
+            .any(|z| z.overlap(bbox) >= self.first_overlap())
+    }
+
+    /// The overlap from which a track without history is in an `Overlap` zone: halfway between
+    /// the two thresholds.
+    fn first_overlap(&self) -> f64 {
+        (self.config.enter_overlap + self.config.leave_overlap) / 2.0
     }
 
     /// Updates the membership of `track` (by its smoothed box) and returns the non-mask zones it
@@ -519,8 +528,7 @@ impl ZoneMap {
                     } else {
                         None
                     };
-                    let mid = (self.config.enter_overlap + self.config.leave_overlap) / 2.0;
-                    (clear, f >= mid)
+                    (clear, f >= self.first_overlap())
                 }
             };
             let key = (track.id(), i);
