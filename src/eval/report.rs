@@ -383,7 +383,7 @@ impl fmt::Display for Report {
                     c.scenes,
                     c.seconds_per_scene,
                     c.detectors.join(", "),
-                    c.violations,
+                    c.violations + c.hidden.len(),
                     c.cases
                 )?;
                 writeln!(
@@ -399,6 +399,16 @@ impl fmt::Display for Report {
                     "   precision               {}  cases matching a violation",
                     c.precision
                 )?;
+                if !c.hidden.is_empty() {
+                    writeln!(
+                        f,
+                        "   not demanded            {}  never {:.0} % visible; cases matching \
+                         them, neither right nor false: {}",
+                        c.hidden.len(),
+                        super::frames::MIN_VISIBLE * 100.0,
+                        c.hidden_cases
+                    )?;
+                }
                 writeln!(
                     f,
                     "   cases per violation     {}",
@@ -441,6 +451,17 @@ impl fmt::Display for Report {
                             "[{:.3}, {:.3}, {:.3}, {:.3}]",
                             b[0], b[1], b[2], b[3]
                         ))
+                    )?;
+                }
+                for h in &c.hidden {
+                    writeln!(
+                        f,
+                        "   hidden: scene {} (seed {}) {} {}, at most {:.0} % visible",
+                        h.scene,
+                        h.seed,
+                        h.category,
+                        h.kind,
+                        h.most_visible * 100.0
                     )?;
                 }
             }
