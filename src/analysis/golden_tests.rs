@@ -320,4 +320,5 @@ golden!(
     signage_in_front_of_goods,
     static_band_left_to_others,
     static_band_weak_goods,
+    static_arrived_beside,
 );

@@ -390,6 +390,19 @@ impl<'a> Confirmed<'a> {
     }
 }
 
+/// Whether something on the ground at `bbox` (of `category`) is more of a ground violation
+/// still there at `earlier`: half of it or more inside that box (goods put on a stall's table,
+/// under its canopy), or a pile touching a pile (boxes added beside a stack). The static-object
+/// detector reports things that arrived apart as separate regions, though they touch; these
+/// are not new violations. A pile put down beside a stall is.
+fn grows(earlier_category: Category, earlier: &BBox, category: Category, bbox: &BBox) -> bool {
+    let pile = |c: Category| matches!(c, Category::SidewalkStacking | Category::SidewalkOccupation);
+    earlier_category.is_ground()
+        && category.is_ground()
+        && (bbox.share_inside(earlier) >= 0.5
+            || (pile(earlier_category) && pile(category) && bbox.intersection_area(earlier) > 0.0))
+}
+
 /// The category of a goods track (`street_vending` or `sidewalk_stacking`, the object model's
 /// ground classes).
 fn goods_category(track: &Track) -> Category {
@@ -694,12 +707,13 @@ impl Rules {
     ) -> Found {
         let mut last_ended: Option<&Violation> = None;
         for (&id, v) in &self.violations {
+            let live = !v.live.is_empty() || v.restored_until.is_some_and(|until| arrival <= until);
             if v.candidate.zone.as_deref() != zone
-                || !self.same_spot(category, &v.candidate.bbox, bbox)
+                || !(self.same_spot(category, &v.candidate.bbox, bbox)
+                    || (live && grows(v.category, &v.candidate.bbox, category, bbox)))
             {
                 continue;
             }
-            let live = !v.live.is_empty() || v.restored_until.is_some_and(|until| arrival <= until);
             if live {
                 let same =
                     v.category == category || (v.category.is_ground() && category.is_ground());

@@ -69,6 +69,11 @@ pub struct StaticConfig {
     /// this long, so people in the first frame leave no ghost. Whatever arrives in this time
     /// becomes background.
     pub bootstrap: Duration,
+    /// Parts of one connected region whose pixels arrived at least this far apart, with no
+    /// arrival between, are separate things (sacks put down beside a stall that was already
+    /// there), each reported on its own when it is at least `min_area` ([`split_by_arrival`]).
+    /// Zero keeps every connected region whole.
+    pub arrival_gap: Duration,
 }
 
 impl Default for StaticConfig {
@@ -86,6 +91,7 @@ impl Default for StaticConfig {
             min_area: 0.0015,
             bootstrap: Duration::from_secs(15),
             steady: Duration::from_secs(3),
+            arrival_gap: Duration::from_secs(8),
         }
     }
 }
@@ -348,6 +354,7 @@ impl StaticObjectDetector {
         }
         self.labels.iter_mut().for_each(|l| *l = 0);
         let min_pixels = (self.config.min_area * (w * h) as f32).ceil().max(4.0) as usize;
+        let arrival_gap = self.config.arrival_gap.as_secs_f64();
         let mut parts = Vec::new();
         let mut stack = Vec::new();
         let mut next = 0u32;
@@ -359,6 +366,7 @@ impl StaticObjectDetector {
             let (mut x1, mut y1, mut x2, mut y2) = (w, h, 0, 0);
             let mut count = 0usize;
             let mut since: Vec<f64> = Vec::new();
+            let mut pixels: Vec<usize> = Vec::new();
             stack.push(start);
             self.labels[start] = next;
             while let Some(p) = stack.pop() {
@@ -366,6 +374,7 @@ impl StaticObjectDetector {
                 if keep[p] {
                     count += 1;
                     since.push(self.differs_since[p]);
+                    pixels.push(p);
                     x1 = x1.min(x);
                     y1 = y1.min(y);
                     x2 = x2.max(x);
@@ -401,14 +410,17 @@ impl StaticObjectDetector {
                 }
                 continue;
             }
-            parts.push(Part {
-                x1,
-                y1,
-                x2,
-                y2,
-                count,
-                since,
-            });
+            match split_by_arrival(&pixels, &self.differs_since, w, min_pixels, arrival_gap) {
+                Some(pieces) => parts.extend(pieces),
+                None => parts.push(Part {
+                    x1,
+                    y1,
+                    x2,
+                    y2,
+                    count,
+                    since,
+                }),
+            }
         }
         join_stacked(&mut parts);
         parts
@@ -458,10 +470,14 @@ impl BandDetector {
 
     /// The defaults of [`StaticConfig`] but for the smallest region: 0.06 % of the band, which
     /// for a band half the frame high is about a fifth of the picture area the whole frame's
-    /// smallest region covers ([`BandDetector::new`] lowers it for a taller band).
+    /// smallest region covers ([`BandDetector::new`] lowers it for a taller band); and regions
+    /// are kept whole whenever their parts arrived (`arrival_gap` zero): in the band, a late
+    /// part of a stall's top (a vendor moving under the canopy) would stand alone as a sign,
+    /// and the whole frame's detector already tells things on the ground apart.
     pub fn default_config() -> StaticConfig {
         StaticConfig {
             min_area: 0.0006,
+            arrival_gap: Duration::ZERO,
             ..StaticConfig::default()
         }
     }
@@ -576,6 +592,84 @@ impl Part {
         let gap = lower.y1 as isize - upper.y2 as isize - 1;
         (0..=self.height().max(other.height()) as isize).contains(&gap)
     }
+}
+
+/// The things one connected region holds when they arrived apart, as sacks put down beside a
+/// stall that was already there: the region's static `pixels` (indices in a `w`-wide frame,
+/// `since` their arrival times) are cut at the widest gap between successive arrival times
+/// that leaves `min_pixels` on either side, when it is at least `gap` seconds; each side is
+/// then cut into its own pieces (pixels of one side at most two apart), and pieces of
+/// `min_pixels` or more are the parts. `None` when the region is one thing: no such gap, or one
+/// side has no piece that large (late pixels along an edge are noise, not an arrival).
+fn split_by_arrival(
+    pixels: &[usize],
+    since: &[f64],
+    w: usize,
+    min_pixels: usize,
+    gap: f64,
+) -> Option<Vec<Part>> {
+    if gap <= 0.0 || pixels.len() < 2 * min_pixels {
+        return None;
+    }
+    let mut times: Vec<f64> = pixels.iter().map(|&p| since[p]).collect();
+    times.sort_by(f64::total_cmp);
+    let (cut, widest) = (min_pixels..=times.len() - min_pixels)
+        .map(|i| (times[i], times[i] - times[i - 1]))
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    if widest < gap {
+        return None;
+    }
+    // 0: not in the region; 1: in it, not yet in a piece; 2: in a piece.
+    let mut state = vec![0u8; since.len()];
+    for &p in pixels {
+        state[p] = 1;
+    }
+    let late = |p: usize| since[p] >= cut;
+    let mut pieces = Vec::new();
+    let mut stack = Vec::new();
+    for &start in pixels {
+        if state[start] != 1 {
+            continue;
+        }
+        state[start] = 2;
+        let side = late(start);
+        let mut piece = Part {
+            x1: usize::MAX,
+            y1: usize::MAX,
+            x2: 0,
+            y2: 0,
+            count: 0,
+            since: Vec::new(),
+        };
+        stack.push(start);
+        while let Some(p) = stack.pop() {
+            let (x, y) = (p % w, p / w);
+            piece.x1 = piece.x1.min(x);
+            piece.y1 = piece.y1.min(y);
+            piece.x2 = piece.x2.max(x);
+            piece.y2 = piece.y2.max(y);
+            piece.count += 1;
+            piece.since.push(since[p]);
+            for dy in -2..=2isize {
+                for dx in -2..=2isize {
+                    let (nx, ny) = (x as isize + dx, y as isize + dy);
+                    if nx < 0 || ny < 0 || nx as usize >= w {
+                        continue;
+                    }
+                    let q = ny as usize * w + nx as usize;
+                    if state.get(q) == Some(&1) && late(q) == side {
+                        state[q] = 2;
+                        stack.push(q);
+                    }
+                }
+            }
+        }
+        if piece.count >= min_pixels {
+            pieces.push((side, piece));
+        }
+    }
+    let both = pieces.iter().any(|(late, _)| *late) && pieces.iter().any(|(late, _)| !*late);
+    both.then(|| pieces.into_iter().map(|(_, piece)| piece).collect())
 }
 
 /// Joins the parts that are [`Part::stacked_with`] each other, until none are.
@@ -1069,6 +1163,73 @@ mod tests {
             "canopy and table joined: {stall:?}"
         );
         assert!(boxes[0].x2 <= 52.0 && boxes[1].x1 >= 58.0, "{boxes:?}");
+    }
+
+    /// A stall, then a stack of boxes put down against its side 15 s later: two regions, each
+    /// with its own arrival; the same two arriving together are one; the same with the gap
+    /// turned off are one.
+    #[test]
+    fn things_that_arrived_apart_are_separate_regions_though_they_touch() {
+        let stall = (120, 60, 60, 50, 230);
+        let boxes = (180, 80, 30, 30, 30);
+        let run = |config: StaticConfig, boxes_at: u64| {
+            let mut d = StaticObjectDetector::new(config);
+            let mut out = Vec::new();
+            for s in 0..140u64 {
+                let mut rects = Vec::new();
+                if s >= 30 {
+                    rects.push(stall);
+                }
+                if s >= boxes_at {
+                    rects.push(boxes);
+                }
+                out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+            }
+            out.sort_by(|a, b| a.bbox.x1.total_cmp(&b.bbox.x1));
+            out
+        };
+        let since = |o: &Observation| {
+            o.since
+                .and_then(|t| t.duration_since(at(0)).ok())
+                .map(|d| d.as_secs())
+        };
+
+        let apart = run(StaticConfig::default(), 45);
+        assert_eq!(apart.len(), 2, "{apart:?}");
+        let (a, b) = (
+            apart[0].bbox.scale(320.0, 180.0),
+            apart[1].bbox.scale(320.0, 180.0),
+        );
+        assert!(
+            (a.x1 - 120.0).abs() <= 2.0 && (a.x2 - 180.0).abs() <= 2.0,
+            "{a:?}"
+        );
+        assert!(
+            (b.x1 - 180.0).abs() <= 2.0 && (b.x2 - 210.0).abs() <= 2.0,
+            "{b:?}"
+        );
+        assert!(
+            since(&apart[0]).is_some_and(|s| (30..=32).contains(&s)),
+            "{apart:?}"
+        );
+        assert!(
+            since(&apart[1]).is_some_and(|s| (45..=47).contains(&s)),
+            "{apart:?}"
+        );
+
+        let together = run(StaticConfig::default(), 30);
+        assert_eq!(together.len(), 1, "{together:?}");
+        let one = StaticConfig {
+            arrival_gap: Duration::ZERO,
+            ..StaticConfig::default()
+        };
+        let whole = run(one, 45);
+        assert_eq!(whole.len(), 1, "{whole:?}");
+        let w = whole[0].bbox.scale(320.0, 180.0);
+        assert!(
+            (w.x1 - 120.0).abs() <= 2.0 && (w.x2 - 210.0).abs() <= 2.0,
+            "{w:?}"
+        );
     }
 
     #[test]
