@@ -48,10 +48,14 @@
 //!   (same zone, IoU ≥ 0.3 with the earlier candidate's box; for signage, or half of the smaller
 //!   box inside the larger, as a poster's lines inside the poster) of a violation still present (any
 //!   linked track alive; ground categories count as one group, so a static object and the
-//!   vending track on it never make two) joins it silently. For a violation that has left, the
-//!   cooldown runs from when it left to when the new track arrived: within it the violation
-//!   resumes silently; after it (up to `recurrence_window`) a new candidate is linked to the
-//!   earlier one with the count raised.
+//!   vending track on it never make two) joins it silently. So does a ground track that grows a
+//!   ground violation still present: half or more of its box inside that violation's (goods
+//!   put on a stall's table), or a pile (`sidewalk_stacking`, `sidewalk_occupation`) touching a
+//!   pile (boxes added beside a stack); the static-object detector reports things that arrived
+//!   apart as regions of their own. A pile put down beside a stall is new. For a violation
+//!   that has left, the cooldown runs from when it left to when the new track arrived: within
+//!   it the violation resumes silently; after it (up to `recurrence_window`) a new candidate
+//!   is linked to the earlier one with the count raised.
 //!
 //! Pure: time comes in with each call; there is no I/O.
 

@@ -13,7 +13,9 @@
 //! is reported as `static_object`, with the time it arrived (when its pixels first differed).
 //! People walking through differ from both models and are never static; a pixel already static
 //! stays so for a few seconds while someone passes in front of it, and parts of one object
-//! split apart by the mask (a stall's canopy above its table) are joined. A global gain estimated
+//! split apart by the mask (a stall's canopy above its table) are joined, while things that
+//! touch but arrived apart (boxes put down against a stall's side 15 s after it) are cut into
+//! regions of their own by their pixels' arrival times. A global gain estimated
 //! each frame (the median ratio of frame to background) cancels gradual lighting change. For
 //! the first `bootstrap` seconds after a start the long-term model learns fast, so nobody in the
 //! first frame leaves a ghost.
@@ -71,7 +73,7 @@ pub struct StaticConfig {
     pub bootstrap: Duration,
     /// Parts of one connected region whose pixels arrived at least this far apart, with no
     /// arrival between, are separate things (sacks put down beside a stall that was already
-    /// there), each reported on its own when it is at least `min_area` ([`split_by_arrival`]).
+    /// there), each reported on its own when it is at least `min_area`.
     /// Zero keeps every connected region whole.
     pub arrival_gap: Duration,
 }
