@@ -365,22 +365,15 @@ impl StaticObjectDetector {
                 continue;
             }
             next += 1;
-            let (mut x1, mut y1, mut x2, mut y2) = (w, h, 0, 0);
-            let mut count = 0usize;
-            let mut since: Vec<f64> = Vec::new();
+            let mut part = Part::empty();
             let mut pixels: Vec<usize> = Vec::new();
             stack.push(start);
             self.labels[start] = next;
             while let Some(p) = stack.pop() {
                 let (x, y) = (p % w, p / w);
                 if keep[p] {
-                    count += 1;
-                    since.push(self.differs_since[p]);
+                    part.add(x, y, self.differs_since[p]);
                     pixels.push(p);
-                    x1 = x1.min(x);
-                    y1 = y1.min(y);
-                    x2 = x2.max(x);
-                    y2 = y2.max(y);
                 }
                 for (dx, dy) in NEIGHBOURS {
                     let (nx, ny) = (x as isize + dx, y as isize + dy);
@@ -394,9 +387,10 @@ impl StaticObjectDetector {
                     }
                 }
             }
-            if count < min_pixels {
+            if part.count < min_pixels {
                 continue;
             }
+            let Part { x1, y1, x2, y2, .. } = part;
             if self.is_ghost(next, &keep, w, h, (x1, y1, x2, y2)) {
                 // Something that was there at the start has left: the street it uncovered is
                 // not an object. Learn it at once instead of reporting it.
@@ -414,14 +408,7 @@ impl StaticObjectDetector {
             }
             match split_by_arrival(&pixels, &self.differs_since, w, min_pixels, arrival_gap) {
                 Some(pieces) => parts.extend(pieces),
-                None => parts.push(Part {
-                    x1,
-                    y1,
-                    x2,
-                    y2,
-                    count,
-                    since,
-                }),
+                None => parts.push(part),
             }
         }
         join_stacked(&mut parts);
@@ -548,6 +535,28 @@ struct Part {
 }
 
 impl Part {
+    /// A part with no pixels yet, to [`Part::add`] them to.
+    fn empty() -> Self {
+        Part {
+            x1: usize::MAX,
+            y1: usize::MAX,
+            x2: 0,
+            y2: 0,
+            count: 0,
+            since: Vec::new(),
+        }
+    }
+
+    /// Adds the pixel at `(x, y)` that started to differ at `since`.
+    fn add(&mut self, x: usize, y: usize, since: f64) {
+        self.x1 = self.x1.min(x);
+        self.y1 = self.y1.min(y);
+        self.x2 = self.x2.max(x);
+        self.y2 = self.y2.max(y);
+        self.count += 1;
+        self.since.push(since);
+    }
+
     fn width(&self) -> usize {
         self.x2 - self.x1 + 1
     }
@@ -635,23 +644,11 @@ fn split_by_arrival(
         }
         state[start] = 2;
         let side = late(start);
-        let mut piece = Part {
-            x1: usize::MAX,
-            y1: usize::MAX,
-            x2: 0,
-            y2: 0,
-            count: 0,
-            since: Vec::new(),
-        };
+        let mut piece = Part::empty();
         stack.push(start);
         while let Some(p) = stack.pop() {
             let (x, y) = (p % w, p / w);
-            piece.x1 = piece.x1.min(x);
-            piece.y1 = piece.y1.min(y);
-            piece.x2 = piece.x2.max(x);
-            piece.y2 = piece.y2.max(y);
-            piece.count += 1;
-            piece.since.push(since[p]);
+            piece.add(x, y, since[p]);
             for dy in -2..=2isize {
                 for dx in -2..=2isize {
                     let (nx, ny) = (x as isize + dx, y as isize + dy);
