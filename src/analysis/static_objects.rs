@@ -15,7 +15,9 @@
 //! stays so for a few seconds while someone passes in front of it, and parts of one object
 //! split apart by the mask (a stall's canopy above its table) are joined, while things that
 //! touch but arrived apart (boxes put down against a stall's side 15 s after it) are cut into
-//! regions of their own by their pixels' arrival times. A global gain estimated
+//! regions of their own by their pixels' arrival times, unless one lies mostly within the
+//! other's outline (a stall's shadow, darkening late as the light changes, under its table).
+//! A global gain estimated
 //! each frame (the median ratio of frame to background) cancels gradual lighting change. For
 //! the first `bootstrap` seconds after a start the long-term model learns fast, so nobody in the
 //! first frame leaves a ghost.
@@ -73,8 +75,8 @@ pub struct StaticConfig {
     pub bootstrap: Duration,
     /// Parts of one connected region whose pixels arrived at least this far apart, with no
     /// arrival between, are separate things (sacks put down beside a stall that was already
-    /// there), each reported on its own when it is at least `min_area`.
-    /// Zero keeps every connected region whole.
+    /// there), each reported on its own when it is at least `min_area` and does not lie half
+    /// or more within another part's box. Zero keeps every connected region whole.
     pub arrival_gap: Duration,
 }
 
@@ -557,6 +559,23 @@ impl Part {
         self.since.push(since);
     }
 
+    /// Takes in `other`'s pixels.
+    fn absorb(&mut self, other: Part) {
+        self.x1 = self.x1.min(other.x1);
+        self.y1 = self.y1.min(other.y1);
+        self.x2 = self.x2.max(other.x2);
+        self.y2 = self.y2.max(other.y2);
+        self.count += other.count;
+        self.since.extend(other.since);
+    }
+
+    /// The share of this part's box that lies inside `other`'s box.
+    fn share_inside(&self, other: &Part) -> f32 {
+        let across = (self.x2.min(other.x2) + 1).saturating_sub(self.x1.max(other.x1));
+        let down = (self.y2.min(other.y2) + 1).saturating_sub(self.y1.max(other.y1));
+        (across * down) as f32 / (self.width() * self.height()) as f32
+    }
+
     fn width(&self) -> usize {
         self.x2 - self.x1 + 1
     }
@@ -610,8 +629,10 @@ impl Part {
 /// `since` their arrival times) are cut at the widest gap between successive arrival times
 /// that leaves `min_pixels` on either side, when it is at least `gap` seconds; each side is
 /// then cut into its own pieces (pixels of one side at most two apart), and pieces of
-/// `min_pixels` or more are the parts. `None` when the region is one thing: no such gap, or one
-/// side has no piece that large (late pixels along an edge are noise, not an arrival).
+/// `min_pixels` or more are the parts, except that a piece half or more inside a larger one's
+/// box joins it ([`NESTED`]). `None` when the region is one thing: no such gap, or one side has
+/// no piece of its own left (late pixels along an edge are noise, not an arrival; late shadow
+/// under a stall's table is the stall).
 fn split_by_arrival(
     pixels: &[usize],
     since: &[f64],
@@ -667,9 +688,27 @@ fn split_by_arrival(
             pieces.push((side, piece));
         }
     }
+    // A piece lying half or more inside another's box belongs to it: a stall's shadow that
+    // darkened late, under its table; the table inside its canopy's outline. The larger keeps
+    // its side.
+    while let Some((inner, outer)) = pieces.iter().enumerate().find_map(|(i, (_, a))| {
+        pieces.iter().enumerate().find_map(|(j, (_, b))| {
+            let smaller = a.count < b.count || (a.count == b.count && i > j);
+            (i != j && smaller && a.share_inside(b) >= NESTED).then_some((i, j))
+        })
+    }) {
+        let (_, piece) = pieces.swap_remove(inner);
+        // swap_remove moved the last piece to `inner`.
+        let outer = if outer == pieces.len() { inner } else { outer };
+        pieces[outer].1.absorb(piece);
+    }
     let both = pieces.iter().any(|(late, _)| *late) && pieces.iter().any(|(late, _)| !*late);
     both.then(|| pieces.into_iter().map(|(_, piece)| piece).collect())
 }
+
+/// A piece of a region cut by arrival whose box lies this much inside another piece's box is
+/// part of that piece.
+const NESTED: f32 = 0.5;
 
 /// Joins the parts that are [`Part::stacked_with`] each other, until none are.
 fn join_stacked(parts: &mut Vec<Part>) {
@@ -680,13 +719,7 @@ fn join_stacked(parts: &mut Vec<Part>) {
             for j in i + 1..parts.len() {
                 if parts[i].stacked_with(&parts[j]) {
                     let other = parts.swap_remove(j);
-                    let part = &mut parts[i];
-                    part.x1 = part.x1.min(other.x1);
-                    part.y1 = part.y1.min(other.y1);
-                    part.x2 = part.x2.max(other.x2);
-                    part.y2 = part.y2.max(other.y2);
-                    part.count += other.count;
-                    part.since.extend(other.since);
+                    parts[i].absorb(other);
                     joined = true;
                     break 'pairs;
                 }
@@ -1229,6 +1262,43 @@ mod tests {
             (w.x1 - 120.0).abs() <= 2.0 && (w.x2 - 210.0).abs() <= 2.0,
             "{w:?}"
         );
+    }
+
+    /// A stall (a canopy on two legs), then its shadow darkening between the legs 15 s later as
+    /// the sun comes out: one region, the stall's, with the stall's arrival. The shadow lies
+    /// within the stall's outline; it is not a thing put down beside it.
+    #[test]
+    fn a_late_piece_within_an_earlier_ones_outline_is_part_of_it() {
+        let canopy = (120, 60, 60, 16, 230);
+        let legs = [(120, 76, 8, 34, 230), (172, 76, 8, 34, 230)];
+        let shadow = (130, 94, 40, 16, 40);
+        let mut d = StaticObjectDetector::new(StaticConfig::default());
+        let mut out = Vec::new();
+        for s in 0..140u64 {
+            let mut rects = Vec::new();
+            if s >= 30 {
+                rects.push(canopy);
+                rects.extend(legs);
+            }
+            if s >= 45 {
+                rects.push(shadow);
+            }
+            out = d.update(at(s), &frame(1.0, &rects, s), W, H);
+        }
+        assert_eq!(out.len(), 1, "{out:?}");
+        let b = out[0].bbox.scale(320.0, 180.0);
+        assert!(
+            (b.x1 - 120.0).abs() <= 2.0
+                && (b.x2 - 180.0).abs() <= 2.0
+                && (b.y1 - 60.0).abs() <= 2.0
+                && (b.y2 - 110.0).abs() <= 2.0,
+            "{b:?}"
+        );
+        let since = out[0]
+            .since
+            .and_then(|t| t.duration_since(at(0)).ok())
+            .map(|d| d.as_secs());
+        assert!(since.is_some_and(|s| (30..=32).contains(&s)), "{since:?}");
     }
 
     #[test]
