@@ -688,20 +688,7 @@ fn split_by_arrival(
             pieces.push((side, piece));
         }
     }
-    // A piece lying half or more inside another's box belongs to it: a stall's shadow that
-    // darkened late, under its table; the table inside its canopy's outline. The larger keeps
-    // its side.
-    while let Some((inner, outer)) = pieces.iter().enumerate().find_map(|(i, (_, a))| {
-        pieces.iter().enumerate().find_map(|(j, (_, b))| {
-            let smaller = a.count < b.count || (a.count == b.count && i > j);
-            (i != j && smaller && a.share_inside(b) >= NESTED).then_some((i, j))
-        })
-    }) {
-        let (_, piece) = pieces.swap_remove(inner);
-        // swap_remove moved the last piece to `inner`.
-        let outer = if outer == pieces.len() { inner } else { outer };
-        pieces[outer].1.absorb(piece);
-    }
+    join_nested(&mut pieces);
     let both = pieces.iter().any(|(late, _)| *late) && pieces.iter().any(|(late, _)| !*late);
     both.then(|| pieces.into_iter().map(|(_, piece)| piece).collect())
 }
@@ -709,6 +696,26 @@ fn split_by_arrival(
 /// A piece of a region cut by arrival whose box lies this much inside another piece's box is
 /// part of that piece.
 const NESTED: f32 = 0.5;
+
+/// Joins each of the `pieces` (with their side of the arrival cut) that lies [`NESTED`] inside
+/// a larger one's box to that one, until none does: a stall's shadow that darkened late under
+/// its table, the table inside its canopy's outline. The larger keeps its side.
+fn join_nested(pieces: &mut Vec<(bool, Part)>) {
+    let nested = |pieces: &[(bool, Part)]| {
+        pieces.iter().enumerate().find_map(|(i, (_, a))| {
+            pieces.iter().enumerate().find_map(|(j, (_, b))| {
+                let smaller = a.count < b.count || (a.count == b.count && i > j);
+                (i != j && smaller && a.share_inside(b) >= NESTED).then_some((i, j))
+            })
+        })
+    };
+    while let Some((inner, outer)) = nested(pieces) {
+        let (_, piece) = pieces.swap_remove(inner);
+        // swap_remove moved the last piece to `inner`.
+        let outer = if outer == pieces.len() { inner } else { outer };
+        pieces[outer].1.absorb(piece);
+    }
+}
 
 /// Joins the parts that are [`Part::stacked_with`] each other, until none are.
 fn join_stacked(parts: &mut Vec<Part>) {
@@ -933,6 +940,13 @@ mod tests {
 
     fn at(s: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
+    }
+
+    /// Whole seconds from `at(0)` to the observation's arrival.
+    fn arrived_s(o: &Observation) -> Option<u64> {
+        o.since
+            .and_then(|t| t.duration_since(at(0)).ok())
+            .map(|d| d.as_secs())
     }
 
     /// Keeps the first report of a run in `first`, asserting there is none before `quiet_until`
@@ -1220,12 +1234,6 @@ mod tests {
             out.sort_by(|a, b| a.bbox.x1.total_cmp(&b.bbox.x1));
             out
         };
-        let since = |o: &Observation| {
-            o.since
-                .and_then(|t| t.duration_since(at(0)).ok())
-                .map(|d| d.as_secs())
-        };
-
         let apart = run(StaticConfig::default(), 45);
         assert_eq!(apart.len(), 2, "{apart:?}");
         let (a, b) = (
@@ -1241,11 +1249,11 @@ mod tests {
             "{b:?}"
         );
         assert!(
-            since(&apart[0]).is_some_and(|s| (30..=32).contains(&s)),
+            arrived_s(&apart[0]).is_some_and(|s| (30..=32).contains(&s)),
             "{apart:?}"
         );
         assert!(
-            since(&apart[1]).is_some_and(|s| (45..=47).contains(&s)),
+            arrived_s(&apart[1]).is_some_and(|s| (45..=47).contains(&s)),
             "{apart:?}"
         );
 
@@ -1294,10 +1302,7 @@ mod tests {
                 && (b.y2 - 110.0).abs() <= 2.0,
             "{b:?}"
         );
-        let since = out[0]
-            .since
-            .and_then(|t| t.duration_since(at(0)).ok())
-            .map(|d| d.as_secs());
+        let since = arrived_s(&out[0]);
         assert!(since.is_some_and(|s| (30..=32).contains(&s)), "{since:?}");
     }
 
