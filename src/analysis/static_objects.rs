@@ -926,7 +926,10 @@ mod tests {
     }
 
     /// A textured street, brightness `light`, with optional rectangles (x, y, w, h, grey).
-    fn frame(light: f32, rects: &[(u32, u32, u32, u32, u8)], seed: u64) -> Vec<u8> {
+    /// A rectangle of one grey in a test frame: x, y, width, height, grey.
+    type Rect = (u32, u32, u32, u32, u8);
+
+    fn frame(light: f32, rects: &[Rect], seed: u64) -> Vec<u8> {
         noisy_frame(seed, light, |x, y| {
             rects
                 .iter()
@@ -940,6 +943,19 @@ mod tests {
 
     fn at(s: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000 + s)
+    }
+
+    /// What the detector reports after 140 s of frames in which each rectangle (as for
+    /// [`frame`]) is there from its second on, left to right.
+    fn last_report(config: StaticConfig, rects: &[(Rect, u64)]) -> Vec<Observation> {
+        let mut d = StaticObjectDetector::new(config);
+        let mut out = Vec::new();
+        for s in 0..140u64 {
+            let there: Vec<_> = rects.iter().filter(|r| s >= r.1).map(|r| r.0).collect();
+            out = d.update(at(s), &frame(1.0, &there, s), W, H);
+        }
+        out.sort_by(|a, b| a.bbox.x1.total_cmp(&b.bbox.x1));
+        out
     }
 
     /// Whole seconds from `at(0)` to the observation's arrival.
@@ -1219,20 +1235,7 @@ mod tests {
         let stall = (120, 60, 60, 50, 230);
         let boxes = (180, 80, 30, 30, 30);
         let run = |config: StaticConfig, boxes_at: u64| {
-            let mut d = StaticObjectDetector::new(config);
-            let mut out = Vec::new();
-            for s in 0..140u64 {
-                let mut rects = Vec::new();
-                if s >= 30 {
-                    rects.push(stall);
-                }
-                if s >= boxes_at {
-                    rects.push(boxes);
-                }
-                out = d.update(at(s), &frame(1.0, &rects, s), W, H);
-            }
-            out.sort_by(|a, b| a.bbox.x1.total_cmp(&b.bbox.x1));
-            out
+            last_report(config, &[(stall, 30), (boxes, boxes_at)])
         };
         let apart = run(StaticConfig::default(), 45);
         assert_eq!(apart.len(), 2, "{apart:?}");
@@ -1280,19 +1283,10 @@ mod tests {
         let canopy = (120, 60, 60, 16, 230);
         let legs = [(120, 76, 8, 34, 230), (172, 76, 8, 34, 230)];
         let shadow = (130, 94, 40, 16, 40);
-        let mut d = StaticObjectDetector::new(StaticConfig::default());
-        let mut out = Vec::new();
-        for s in 0..140u64 {
-            let mut rects = Vec::new();
-            if s >= 30 {
-                rects.push(canopy);
-                rects.extend(legs);
-            }
-            if s >= 45 {
-                rects.push(shadow);
-            }
-            out = d.update(at(s), &frame(1.0, &rects, s), W, H);
-        }
+        let out = last_report(
+            StaticConfig::default(),
+            &[(canopy, 30), (legs[0], 30), (legs[1], 30), (shadow, 45)],
+        );
         assert_eq!(out.len(), 1, "{out:?}");
         let b = out[0].bbox.scale(320.0, 180.0);
         assert!(
