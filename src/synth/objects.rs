@@ -7,6 +7,8 @@
 //! variant is `(id / 2) % 4` (see [`variant_kind`]), so the even ids (training, [`Split::Train`])
 //! and the odd ids (held out, [`Split::HeldOut`]) cover the same kinds of objects with different
 //! palettes, sizes and goods: held-out scenes show objects of known kinds that were never seen.
+//! Building materials draw what they are (sand bags, bricks or pipes) per object, so both
+//! splits show all three.
 //! The same split applies to pedestrians, bicycles, benches, bins, shop signs and backgrounds.
 //! A training set can also draw a share of its scripted objects' colours per object from their
 //! kind's whole list ([`SceneSpec::colour_share`](super::SceneSpec::colour_share)): the held-out
@@ -841,6 +843,28 @@ impl Colours {
     }
 }
 
+/// What a building-materials object is: sand bags, a pallet of bricks or a pile of pipes.
+///
+/// Each object draws its own, so the training families and the held-out ones both show all
+/// three (their colours, sizes and proportions still come from the family). When the family
+/// fixed it, the two training families were both sand bags and the held-out ones bricks and
+/// pipes: no model could learn those from the training scenes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Material {
+    SandBags,
+    Bricks,
+    Pipes,
+}
+
+impl Material {
+    /// The material of the object whose generator is `rng` (not advanced: the draw comes from
+    /// a stream of its own, so the scene's other objects are where they were).
+    pub(crate) fn of(rng: &Rng) -> Material {
+        let mut own = Rng::stream(rng.clone().next_u64(), 0x4D_4154);
+        [Material::SandBags, Material::Bricks, Material::Pipes][own.below(3)]
+    }
+}
+
 /// Paper/cloth colours for posters and the text colours that go with them.
 const PAPERS: [([u8; 3], [u8; 3]); 6] = [
     ([245, 245, 240], [200, 20, 20]),
@@ -899,12 +923,14 @@ impl Builder<'_> {
     pub(crate) fn event(&self, kind: Kind, variant: u32, rng: &mut Rng) -> Model {
         let mut fam = Rng::stream(u64::from(variant), kind as u64 + 0xE0);
         let mut colours = Colours::new(self.colour_share, rng);
+        let material = Material::of(rng);
         let mut m = Model::default();
         let vendor = Look::new(fam.below(VARIANT_COUNT as usize) as u32 | 1, rng);
         let palette: Vec<[f32; 3]> = (0..4).map(|_| colours.pick(&mut fam, &VIVID)).collect();
-        // Building materials are sand bags, a pallet of bricks or pipes, fixed per variant.
-        let material = fam.below(3);
-        let shape = if kind == Kind::Materials && material == 0 {
+        // The family's draw of a building material, kept so that every family's later draws
+        // stay what they were; each object draws its material itself (`Material::of`).
+        fam.below(3);
+        let shape = if kind == Kind::Materials && material == Material::SandBags {
             Kind::Sacks
         } else {
             kind
@@ -1299,7 +1325,7 @@ impl Builder<'_> {
                 }
             }
             Kind::Materials => {
-                if material == 1 {
+                if material == Material::Bricks {
                     // Pallet of bricks.
                     let (lx, ly) = (fam.range(0.9, 1.2), fam.range(0.8, 1.0));
                     m.block(

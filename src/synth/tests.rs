@@ -314,3 +314,45 @@ fn renders_five_demo_frames() {
     eprintln!("render: {ms:.1} ms per 1280x720 frame (this build profile)");
     assert!(buf.iter().any(|&v| v != buf[0]));
 }
+
+#[test]
+fn building_materials_of_every_family_are_sand_bags_bricks_or_pipes_per_object() {
+    use objects::{Builder, Kind, Material, Prim};
+    let builder = Builder {
+        fonts: text::fonts().unwrap(),
+        colour_share: 0.0,
+    };
+    // Only the pallet of bricks has textured faces (its courses of bricks).
+    let textured = |prims: &[Prim]| {
+        prims
+            .iter()
+            .any(|p| matches!(p, Prim::Face { tex: Some(_), .. }))
+    };
+    for split in [Split::Train, Split::HeldOut] {
+        let families = VariantSet::for_split(split)
+            .ids()
+            .into_iter()
+            .filter(|&v| Kind::of(Category::SidewalkStacking, v) == Kind::Materials);
+        for variant in families {
+            let mut seen = Vec::new();
+            for i in 0..40 {
+                let mut instance = rng::Rng::stream(i, 0x5EED);
+                let material = Material::of(&instance);
+                let model = builder.event(Kind::Materials, variant, &mut instance);
+                assert_eq!(
+                    textured(&model.prims),
+                    material == Material::Bricks,
+                    "{split:?} variant {variant}, instance {i}: {material:?}"
+                );
+                if !seen.contains(&material) {
+                    seen.push(material);
+                }
+            }
+            assert_eq!(
+                seen.len(),
+                3,
+                "{split:?} variant {variant} shows only {seen:?}"
+            );
+        }
+    }
+}
