@@ -321,4 +321,5 @@ golden!(
     static_band_left_to_others,
     static_band_weak_goods,
     static_arrived_beside,
+    static_stand_first,
 );

@@ -37,7 +37,9 @@
 //!   called a stall on one run in three) is a guess the operator makes better. One that stays
 //!   `sidewalk_occupation` and holds half or more of a live signage candidate's box, that box
 //!   at least a third as wide as it, carries that sign (an A-frame's stand under its text) and
-//!   joins its candidate.
+//!   joins its candidate; and the other way round, a sign outside every `no_signage` zone that
+//!   such a live candidate's box holds in the same way joins that candidate (the stand came
+//!   first).
 //! - Dwell counts from when the track entered the zone (for zone-less signage: its first
 //!   sighting), but only time during which the rule is enforced counts: time outside the rule's
 //!   `schedule`, or inside an `allowed_vending` zone during its window, restarts the count. So a
@@ -701,6 +703,25 @@ impl Rules {
             .map(|(&id, _)| id)
     }
 
+    /// The live unclassified object on the sidewalk that carries a sign outside every
+    /// `no_signage` zone: one whose box holds half or more of the sign's, the sign at least a
+    /// third as wide ([`is_board_of`]). The mirror of [`Rules::sign_carried_by`]: an A-frame
+    /// whose stand became a candidate before its sign did is one sign, not also a second case.
+    fn stand_carrying(&self, category: Category, zone: Option<&str>, bbox: &BBox) -> Option<u64> {
+        if category != Category::IllegalSignage || zone.is_some() {
+            return None;
+        }
+        self.violations
+            .iter()
+            .find(|(_, v)| {
+                v.category == Category::SidewalkOccupation
+                    && !v.live.is_empty()
+                    && bbox.share_inside(&v.candidate.bbox) >= 0.5
+                    && is_board_of(bbox, &v.candidate.bbox)
+            })
+            .map(|(&id, _)| id)
+    }
+
     fn find(
         &self,
         category: Category,
@@ -820,7 +841,10 @@ impl Rules {
             }
             state.done = true;
 
-            let found = match self.sign_carried_by(category, &track.bbox()) {
+            let carried = self
+                .sign_carried_by(category, &track.bbox())
+                .or_else(|| self.stand_carrying(category, zone_id.as_deref(), &track.bbox()));
+            let found = match carried {
                 Some(id) => Found::Join(id),
                 None => self.find(
                     category,
