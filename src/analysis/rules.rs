@@ -356,6 +356,12 @@ fn is_board_of(sign: &BBox, region: &BBox) -> bool {
     3.0 * sign.width() >= region.width()
 }
 
+/// Whether an unclassified object on the sidewalk at `stand` carries the sign at `sign`: half
+/// or more of the sign's box inside the stand's, the sign its board ([`is_board_of`]).
+fn carries(stand: &BBox, sign: &BBox) -> bool {
+    sign.share_inside(stand) >= 0.5 && is_board_of(sign, stand)
+}
+
 /// The confirmed tracks of one update that other tracks are judged against.
 struct Confirmed<'a> {
     /// `street_vending` and `sidewalk_stacking` (the object model's goods).
@@ -684,41 +690,29 @@ impl Rules {
                     || lines_of_one_sign(earlier, bbox)))
     }
 
-    /// The live signage violation that an unclassified object on the sidewalk carries: one
-    /// whose box lies half or more inside `bbox` and is at least a third as wide ([`is_board_of`]).
-    /// An A-frame sign whose text became a candidate before its stand was still long enough to
-    /// be a static object is one sign, not also an occupation.
+    /// The live signage violation that an unclassified object on the sidewalk carries
+    /// ([`carries`]). An A-frame sign whose text became a candidate before its stand was still
+    /// long enough to be a static object is one sign, not also an occupation.
     fn sign_carried_by(&self, category: Category, bbox: &BBox) -> Option<u64> {
-        if category != Category::SidewalkOccupation {
-            return None;
-        }
-        self.violations
-            .iter()
-            .find(|(_, v)| {
-                v.category == Category::IllegalSignage
-                    && !v.live.is_empty()
-                    && v.candidate.bbox.share_inside(bbox) >= 0.5
-                    && is_board_of(&v.candidate.bbox, bbox)
-            })
-            .map(|(&id, _)| id)
+        (category == Category::SidewalkOccupation)
+            .then(|| self.live(Category::IllegalSignage, |sign| carries(bbox, sign)))
+            .flatten()
     }
 
     /// The live unclassified object on the sidewalk that carries a sign outside every
-    /// `no_signage` zone: one whose box holds half or more of the sign's, the sign at least a
-    /// third as wide ([`is_board_of`]). The mirror of [`Rules::sign_carried_by`]: an A-frame
+    /// `no_signage` zone ([`carries`]). The mirror of [`Rules::sign_carried_by`]: an A-frame
     /// whose stand became a candidate before its sign did is one sign, not also a second case.
     fn stand_carrying(&self, category: Category, zone: Option<&str>, bbox: &BBox) -> Option<u64> {
-        if category != Category::IllegalSignage || zone.is_some() {
-            return None;
-        }
+        (category == Category::IllegalSignage && zone.is_none())
+            .then(|| self.live(Category::SidewalkOccupation, |stand| carries(stand, bbox)))
+            .flatten()
+    }
+
+    /// A live violation of `category` whose candidate's box passes `test`.
+    fn live(&self, category: Category, test: impl Fn(&BBox) -> bool) -> Option<u64> {
         self.violations
             .iter()
-            .find(|(_, v)| {
-                v.category == Category::SidewalkOccupation
-                    && !v.live.is_empty()
-                    && bbox.share_inside(&v.candidate.bbox) >= 0.5
-                    && is_board_of(bbox, &v.candidate.bbox)
-            })
+            .find(|(_, v)| v.category == category && !v.live.is_empty() && test(&v.candidate.bbox))
             .map(|(&id, _)| id)
     }
 
