@@ -322,4 +322,5 @@ golden!(
     static_band_weak_goods,
     static_arrived_beside,
     static_stand_first,
+    signage_after_goods,
 );

@@ -16,9 +16,11 @@
 //!   track never fires, nor does a `text` or `static_sign` track half inside a confirmed
 //!   `static_object`: print on goods and boxes belongs to them (a poster hidden behind a stall
 //!   is reported when the stall has gone; an A-frame is still found by the object model's sign
-//!   class). Goods standing behind the `no_signage` zone the sign is in (their foot higher in
-//!   the image than the zone's lowest point: a stack behind a lamp post) do not own it: the
-//!   post, and the sheet on it, are in front of them.
+//!   class). Print arrives with its goods, so text first seen `print_lag` (10 s) or more after
+//!   the static object arrived is not its print but something put there later (an A-frame set
+//!   down in front of a pile already there). Goods standing behind the `no_signage` zone the
+//!   sign is in (their foot higher in the image than the zone's lowest point: a stack behind a
+//!   lamp post) do not own it: the post, and the sheet on it, are in front of them.
 //! - Outside `no_signage` zones a `static_sign` whose foot (bottom centre) stands in a
 //!   `no_vending` zone is not a sign but something on the sidewalk: goods too small for the
 //!   whole-frame static-object detector (a far stack at the wall), or the top of goods it has
@@ -448,6 +450,10 @@ pub struct RulesConfig {
     /// After a restart, a track that arrives within this of the first update counts as present
     /// at start (default 3 min; [`super::CameraAnalysis`] uses the largest tracker gap).
     pub restore_grace: Duration,
+    /// Text first seen this long or longer after a static object arrived is not that object's
+    /// print (default 10 s): print on goods arrives with them, while an A-frame put down in
+    /// front of a pile that was already there, or a sheet stuck on it, comes later.
+    pub print_lag: Duration,
 }
 
 impl Default for RulesConfig {
@@ -458,6 +464,7 @@ impl Default for RulesConfig {
             classify_iou: 0.3,
             classify_presence: 0.5,
             restore_grace: Duration::from_secs(180),
+            print_lag: Duration::from_secs(10),
         }
     }
 }
@@ -625,6 +632,12 @@ impl Rules {
                     track.bbox().share_inside(&o.bbox()) >= 0.5
                         && !sign_zone.is_some_and(|z| z.stands_behind(&o.bbox()))
                 };
+                // Text that came well after the static object arrived was put there later.
+                let printed_on = |o: &&Track| {
+                    inside(o)
+                        && !(track.label() == "text"
+                            && since(track.first_seen(), o.first_seen()) >= self.config.print_lag)
+                };
                 // Goods the model sees too weakly for their own rule (score or presence below
                 // it) never become a candidate. A change in the sign band standing on the
                 // sidewalk outside every `no_signage` zone is then not theirs to hide (a far
@@ -646,7 +659,7 @@ impl Rules {
                     .iter()
                     .filter(|o| !ground_change || can_fire(o))
                     .any(inside)
-                    || (track.label() != "illegal_signage" && statics.iter().any(inside));
+                    || (track.label() != "illegal_signage" && statics.iter().any(printed_on));
                 if on_goods {
                     None
                 } else if let Some(hit) = no_signage {
