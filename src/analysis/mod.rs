@@ -301,7 +301,7 @@ impl CameraAnalysis {
     /// (`text`, `illegal_signage`) whose patch looks as it did in the picture is part of the
     /// approved scene and is dropped: text on a bicycle parked since set-up, a faint shop sign
     /// the detectors missed while the baseline was captured. Like the baseline's regions, the
-    /// picture approves nothing in a `no_signage` zone (as [`ZoneMap::in_no_signage`] judges a
+    /// picture approves nothing on a `no_signage` zone (as [`ZoneMap::on_no_signage`] judges a
     /// box): a poster already on a pole at set-up is still a candidate there.
     pub fn update_seen(
         &mut self,
@@ -317,7 +317,7 @@ impl CameraAnalysis {
             .iter()
             .filter(|o| {
                 let sign = matches!(o.label.as_str(), "text" | "illegal_signage" | STATIC_SIGN);
-                !(sign && !self.zones.in_no_signage(&o.bbox) && picture.unchanged(frame, &o.bbox))
+                !(sign && !self.zones.on_no_signage(&o.bbox) && picture.unchanged(frame, &o.bbox))
             })
             .cloned()
             .collect();
@@ -625,12 +625,16 @@ mod tests {
         assert_eq!(out[0].zone.as_deref(), Some("wall"));
         // A zone holding a third of the box (a lamp post beside the bicycle) is not where its
         // track is judged, so the picture approves it as it approves the track.
-        let post = Zone {
+        let post = |x1: f64| Zone {
             id: "post".into(),
             kind: ZoneKind::NoSignage,
-            polygon: vec![(0.415, 0.0), (0.6, 0.0), (0.6, 1.0), (0.415, 1.0)],
+            polygon: vec![(x1, 0.0), (0.6, 0.0), (0.6, 1.0), (x1, 1.0)],
         };
-        assert!(feed(&mut with(vec![post]), &street(false, 0.7)).is_empty());
+        assert!(feed(&mut with(vec![post(0.415)]), &street(false, 0.7)).is_empty());
+        // Nor is one holding 0.6 of it (the bicycle parked behind the post, its frame seen on
+        // both sides), though a track with that box would be in the zone: the text is not on
+        // the post's surface.
+        assert!(feed(&mut with(vec![post(0.375)]), &street(false, 0.7)).is_empty());
         // Without a picture the same text is new signage too (the regions are empty).
         let mut plain = analysis(Vec::new()).expect("valid");
         assert_eq!(feed(&mut plain, &street(false, 0.7)).len(), 1);

@@ -399,6 +399,9 @@ pub struct ZoneConfig {
     pub enter_overlap: f64,
     /// …and leave below this fraction (default 0.3).
     pub leave_overlap: f64,
+    /// A sign box with at least this fraction inside a `no_signage` zone is on its surface
+    /// (default 0.75), and nothing approved may hide it ([`ZoneMap::on_no_signage`]).
+    pub surface_overlap: f64,
 }
 
 impl Default for ZoneConfig {
@@ -407,6 +410,7 @@ impl Default for ZoneConfig {
             margin: 0.01,
             enter_overlap: 0.5,
             leave_overlap: 0.3,
+            surface_overlap: 0.75,
         }
     }
 }
@@ -472,16 +476,17 @@ impl ZoneMap {
             })
     }
 
-    /// Whether `bbox` lies in a `no_signage` zone as a new sign track with that box is judged
-    /// there ([`Self::update`]'s test without history: at least halfway between
-    /// `leave_overlap` and `enter_overlap` of it inside): a sign there is a candidate whatever
-    /// the baseline says, so nothing approved may hide it. A box that overlaps the zone less is
-    /// judged against the baseline, as its track is (a bicycle's frame beside a lamp post).
-    pub fn in_no_signage(&self, bbox: &BBox) -> bool {
+    /// Whether `bbox` lies on the surface of a `no_signage` zone: `surface_overlap` of it or
+    /// more inside (a sheet on a lamp post lies wholly in the post's zone). A sign there is a
+    /// candidate whatever the baseline says, so nothing approved may hide it. A box that only
+    /// straddles the zone (a bicycle parked behind or beside a lamp post since set-up, its
+    /// frame seen on both sides of the post: 0.4–0.6 of it inside) is judged against the
+    /// baseline's picture, though a track with that box would be in the zone.
+    pub fn on_no_signage(&self, bbox: &BBox) -> bool {
         self.zones
             .iter()
             .filter(|z| z.kind == ZoneKind::NoSignage)
-            .any(|z| z.overlap(bbox) >= self.first_overlap())
+            .any(|z| z.overlap(bbox) >= self.config.surface_overlap)
     }
 
     /// The overlap from which a track without history is in an `Overlap` zone: halfway between
