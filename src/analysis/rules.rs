@@ -632,11 +632,12 @@ impl Rules {
                     track.bbox().share_inside(&o.bbox()) >= 0.5
                         && !sign_zone.is_some_and(|z| z.stands_behind(&o.bbox()))
                 };
-                // Text that came well after the static object arrived was put there later.
+                // Text is print on a static object only if it came with it: text first seen
+                // well after the object arrived was put there later.
                 let printed_on = |o: &&Track| {
                     inside(o)
-                        && !(track.label() == "text"
-                            && since(track.first_seen(), o.first_seen()) >= self.config.print_lag)
+                        && (track.label() != "text"
+                            || since(track.first_seen(), o.first_seen()) < self.config.print_lag)
                 };
                 // Goods the model sees too weakly for their own rule (score or presence below
                 // it) never become a candidate. A change in the sign band standing on the
