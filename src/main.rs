@@ -1121,6 +1121,10 @@ fn print_event(event: &RuntimeEvent, verbose: bool) {
                 case.recurrence_count
             );
         }
+        RuntimeEvent::CaseRefined { case, previous } => println!(
+            "CASE {} refined: {} {} is {} {} {}",
+            case.id.0, case.camera, previous, case.category, case.event_code, case.event_name
+        ),
         RuntimeEvent::CaseFailed {
             camera,
             error,

@@ -10,6 +10,9 @@
 //! writes the evidence files, puts the candidate in the spool (`DATA_DIR/spool`) and stores the
 //! case (SQLite or PostgreSQL), retrying a failing database for as long as the runtime runs;
 //! `Runtime::start` stores what an earlier run left in the spool before any camera starts.
+//! When analysis later refines a candidate's category (a `sidewalk_occupation` the object
+//! model has since recognised), the candidate takes it while it waits for its clip, in the
+//! spool or, as a `reclassified` event by `system`, in the store while nobody has acted on it.
 //!
 //! A camera edit (`Runtime::add_camera` with a running id) reaches the running stream when its
 //! source, frame settings and detector intervals are unchanged: analysis is reconfigured in
@@ -22,8 +25,8 @@
 //!   camera's `dropped_full`); file cameras wait, so a file is analysed completely;
 //! - requests (dispatcher → inference pool), bounded per model: live frames are dropped (counted
 //!   in `dropped_queue`); file frames wait;
-//! - responses (pool → dispatcher), candidates (→ cases thread) and events (→ caller):
-//!   unbounded; detections and candidates are never dropped.
+//! - responses (pool → dispatcher), candidates and refinements (→ cases thread) and events
+//!   (→ caller): unbounded; detections, candidates and refinements are never dropped.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -121,6 +124,13 @@ pub enum RuntimeEvent {
     CaseStored {
         case: Box<cases::Case>,
         inserted: bool,
+    },
+    /// Analysis recognised what a stored candidate is (a `sidewalk_occupation` the object model
+    /// has since seen as a stall), and the case, still waiting for a person, took the new
+    /// category and event code (a `reclassified` event by `system`).
+    CaseRefined {
+        case: Box<cases::Case>,
+        previous: String,
     },
     /// The store refused a candidate (`attempt` times so far). When the database failed
     /// (`retrying`), it is tried again while the runtime runs, and `spooled` names the file
@@ -221,6 +231,24 @@ struct PendingClip {
     after: usize,
 }
 
+/// What the cases thread is asked to do, in order.
+enum CaseWork {
+    /// Store a new candidate with its evidence.
+    Store(CaseJob),
+    /// Analysis refined the category of a candidate sent before ([`analysis::Refinement`]).
+    Refine(CaseRefinement),
+}
+
+/// A refined category, as the store takes it.
+struct CaseRefinement {
+    dedupe_key: String,
+    camera: CameraId,
+    previous: String,
+    category: String,
+    event_code: String,
+    event_name: String,
+}
+
 /// What the cases thread stores.
 struct CaseJob {
     candidate: analysis::Candidate,
@@ -247,7 +275,7 @@ pub struct Runtime {
     cases_thread: Option<JoinHandle<()>>,
     /// To the cases thread, for candidates of a camera that is replaced or removed (`None`
     /// once shut down, so that the cases thread sees the end of its queue).
-    cases: Option<Sender<CaseJob>>,
+    cases: Option<Sender<CaseWork>>,
     /// Frame jobs and candidates not yet fully handled (analysis, clip, store).
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     lookup: Arc<std::sync::RwLock<Lookup>>,
@@ -347,7 +375,7 @@ impl Runtime {
                 inserted,
             });
         }
-        let (cases_tx, cases_rx) = unbounded::<CaseJob>();
+        let (cases_tx, cases_rx) = unbounded::<CaseWork>();
         let stop = Arc::new(AtomicBool::new(false));
         let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let cases_thread = {
@@ -592,7 +620,7 @@ impl Runtime {
         self.in_flight.fetch_sub(slot.jobs.len(), Ordering::SeqCst);
         for pending in slot.clips {
             if let Some(cases) = &self.cases {
-                let _ = cases.send(pending.job);
+                let _ = cases.send(CaseWork::Store(pending.job));
             }
         }
     }
@@ -740,7 +768,7 @@ struct Dispatcher {
     model_kinds: Vec<DetectorKind>,
     /// Shared with the [`Runtime`], which replaces them when an admin changes them.
     lookup: Arc<std::sync::RwLock<Lookup>>,
-    cases: Sender<CaseJob>,
+    cases: Sender<CaseWork>,
     in_flight: Arc<std::sync::atomic::AtomicUsize>,
     events: Sender<RuntimeEvent>,
     period: PeriodStats,
@@ -1021,7 +1049,7 @@ impl Dispatcher {
                 slot.clips[i].after -= 1;
                 if slot.clips[i].after == 0 {
                     let done = slot.clips.swap_remove(i);
-                    let _ = self.cases.send(done.job);
+                    let _ = self.cases.send(CaseWork::Store(done.job));
                 } else {
                     i += 1;
                 }
@@ -1059,10 +1087,43 @@ impl Dispatcher {
                         after: CLIP_AFTER,
                     });
                 }
+                for refinement in slot.analysis.take_refinements() {
+                    self.refine(&mut slot.clips, &refinement);
+                }
             }
             self.in_flight.fetch_sub(1, Ordering::SeqCst);
         }
         release_clips_at_end(slot, &self.cases);
+    }
+
+    /// Gives a candidate analysis has refined its new category and event code: in place while
+    /// it waits for its clip, else through the cases thread (which has it, spooled or stored).
+    fn refine(&self, clips: &mut [PendingClip], refinement: &analysis::Refinement) {
+        let c = &refinement.candidate;
+        let (event_code, event_name) = {
+            let lookup = self.lookup.read().unwrap_or_else(|p| p.into_inner());
+            lookup
+                .categories
+                .lookup(&c.category)
+                .map(|k| (k.code.clone(), k.name.clone()))
+                .unwrap_or_default()
+        };
+        if let Some(p) = clips.iter_mut().find(|p| p.job.candidate.id == c.id) {
+            p.job.candidate.category = c.category.clone();
+            p.job.new.category = c.category.clone();
+            p.job.new.event_code = event_code;
+            p.job.new.event_name = event_name;
+            return;
+        }
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _ = self.cases.send(CaseWork::Refine(CaseRefinement {
+            dedupe_key: dedupe_key(c),
+            camera: c.camera.clone(),
+            previous: refinement.previous.clone(),
+            category: c.category.clone(),
+            event_code,
+            event_name,
+        }));
     }
 
     /// Geo-tags a candidate at `foot`, where it meets the ground in the image (normalised;
@@ -1081,7 +1142,7 @@ impl Dispatcher {
         let cell = position.and_then(|p| lookup.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));
         let category = lookup.categories.lookup(&c.category);
         NewCandidate {
-            dedupe_key: format!("{}/{}/{}", c.camera, c.id, cases::unix_millis(c.arrived)),
+            dedupe_key: dedupe_key(c),
             camera: c.camera.clone(),
             category: c.category.clone(),
             event_code: category.map(|k| k.code.clone()).unwrap_or_default(),
@@ -1202,11 +1263,16 @@ fn evidence_picture(job: &FrameJob, camera: &Camera) -> Option<Snapshot> {
         .or_else(|| camera.snapshot())
 }
 
+/// The store's dedupe key of an analysis candidate: camera, candidate id and arrival.
+fn dedupe_key(c: &analysis::Candidate) -> String {
+    format!("{}/{}/{}", c.camera, c.id, cases::unix_millis(c.arrived))
+}
+
 /// Hands the candidates waiting for the "after" part of their clip to the cases thread when no
 /// more frame can come: the camera is a file that has ended and every job is analysed. (Its
 /// end may come before the last frames are analysed, and a candidate of those frames would
 /// otherwise wait for frames that never come.)
-fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
+fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseWork>) {
     if !slot.clips.is_empty() && slot.jobs.is_empty() && slot.camera.status() == CameraStatus::Ended
     {
         send_clips(slot, cases);
@@ -1215,9 +1281,9 @@ fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
 
 /// Hands every candidate still waiting for its clip to the cases thread, with the clip as long
 /// as it got.
-fn send_clips(slot: &mut CameraSlot, cases: &Sender<CaseJob>) {
+fn send_clips(slot: &mut CameraSlot, cases: &Sender<CaseWork>) {
     for pending in slot.clips.drain(..) {
-        let _ = cases.send(pending.job);
+        let _ = cases.send(CaseWork::Store(pending.job));
     }
 }
 
@@ -1364,18 +1430,18 @@ const STORE_RETRY_MAX: Duration = Duration::from_secs(10);
 /// oldest first. A failing store is retried (0.4 s, doubling up to 10 s) for as long as the
 /// runtime runs, while new candidates keep being spooled behind it; at shutdown what the
 /// store still refuses stays in the spool for the next start.
-fn store_cases(jobs: &Receiver<CaseJob>, sink: &CaseSink<'_>) {
+fn store_cases(jobs: &Receiver<CaseWork>, sink: &CaseSink<'_>) {
     let mut keys = Keys::default();
     let mut pending: VecDeque<Pending> = VecDeque::new();
     loop {
         if pending.is_empty() {
             match jobs.recv() {
-                Ok(job) => pending.push_back(sink.prepare(job, &mut keys)),
+                Ok(work) => sink.take(work, &mut pending, &mut keys),
                 Err(_) => return,
             }
         }
-        while let Ok(job) = jobs.try_recv() {
-            pending.push_back(sink.prepare(job, &mut keys));
+        while let Ok(work) = jobs.try_recv() {
+            sink.take(work, &mut pending, &mut keys);
         }
         let Some(first) = pending.front_mut() else {
             continue;
@@ -1441,6 +1507,69 @@ impl CaseSink<'_> {
     fn finish(&self, pending: &mut VecDeque<Pending>) {
         pending.pop_front();
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Takes one piece of work: a candidate joins the queue; a refinement is applied at once.
+    fn take(&self, work: CaseWork, pending: &mut VecDeque<Pending>, keys: &mut Keys) {
+        match work {
+            CaseWork::Store(job) => pending.push_back(self.prepare(job, keys)),
+            CaseWork::Refine(refinement) => {
+                self.refine(refinement, pending);
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Applies a refined category to the candidate while it waits here for the store (its
+    /// spool file too), else to the stored case while it is still a candidate with the category
+    /// analysis gave it: once a person has acted on a case, it is theirs.
+    fn refine(&self, r: CaseRefinement, pending: &mut VecDeque<Pending>) {
+        if let Some(p) = pending
+            .iter_mut()
+            .find(|p| p.new.dedupe_key == r.dedupe_key)
+        {
+            p.new.category = r.category;
+            p.new.event_code = r.event_code;
+            p.new.event_name = r.event_name;
+            if p.spooled.is_some() {
+                if let Err(e) = self.spool.put(&p.new, p.recurrence_of_key.as_deref()) {
+                    tracing::warn!(camera = %r.camera, error = %e, "Cannot rewrite a spooled candidate with its refined category; a restart stores it with the first one.");
+                }
+            }
+            return;
+        }
+        let stored = self.tokio.block_on(async {
+            let Some(case) = self.store.get_by_dedupe_key(&r.dedupe_key).await? else {
+                return Ok(None);
+            };
+            if case.state != cases::CaseState::Candidate || case.category != r.previous {
+                return Ok(None);
+            }
+            let reason = format!("analysis recognised it as {}", r.category);
+            self.store
+                .reclassify(
+                    case.id,
+                    &r.category,
+                    &r.event_code,
+                    &r.event_name,
+                    cases::model::SYSTEM_ACTOR,
+                    Some(reason),
+                )
+                .await
+                .map(|(case, _)| Some(case))
+        });
+        match stored {
+            Ok(Some(case)) => {
+                let _ = self.events.send(RuntimeEvent::CaseRefined {
+                    case: Box::new(case),
+                    previous: r.previous,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(camera = %r.camera, case = %r.dedupe_key, error = %e, "Cannot store a refined category; the case keeps the one it was stored with.")
+            }
+        }
     }
 
     /// Writes a candidate's evidence and spools it.
@@ -1514,7 +1643,7 @@ impl CaseSink<'_> {
     /// meanwhile spooling the candidates that come, so that none waits in memory only.
     fn wait_taking_in(
         &self,
-        jobs: &Receiver<CaseJob>,
+        jobs: &Receiver<CaseWork>,
         pending: &mut VecDeque<Pending>,
         keys: &mut Keys,
         wait: Duration,
@@ -1526,7 +1655,7 @@ impl CaseSink<'_> {
             };
             let step = left.min(Duration::from_millis(100));
             match jobs.recv_timeout(step) {
-                Ok(job) => pending.push_back(self.prepare(job, keys)),
+                Ok(work) => self.take(work, pending, keys),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => std::thread::sleep(step),
             }
@@ -2278,7 +2407,7 @@ mod tests {
             scope.spawn(move || store_cases(&jobs, sink));
             let send = |id| {
                 in_flight.fetch_add(1, Ordering::SeqCst);
-                jobs_tx.send(job(id)).unwrap();
+                jobs_tx.send(CaseWork::Store(job(id))).unwrap();
             };
 
             tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
@@ -2319,7 +2448,7 @@ mod tests {
             let mut bad = job(4);
             bad.new.event_code.clear();
             in_flight.fetch_add(1, Ordering::SeqCst);
-            jobs_tx.send(bad).unwrap();
+            jobs_tx.send(CaseWork::Store(bad)).unwrap();
             send(5);
             match next_event(events) {
                 RuntimeEvent::CaseFailed {
@@ -2368,6 +2497,143 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A `sidewalk_occupation` job as analysis sends it.
+    fn occupation(id: u64) -> CaseJob {
+        let mut job = job(id);
+        job.candidate.category = "sidewalk_occupation".into();
+        job.new.category = "sidewalk_occupation".into();
+        job
+    }
+
+    /// What the runtime sends when analysis refines `job`'s candidate to a stall.
+    fn to_stall(job: &CaseJob) -> CaseWork {
+        CaseWork::Refine(CaseRefinement {
+            dedupe_key: job.new.dedupe_key.clone(),
+            camera: job.candidate.camera.clone(),
+            previous: job.candidate.category.clone(),
+            category: "street_vending".into(),
+            event_code: "0501".into(),
+            event_name: "占道经营".into(),
+        })
+    }
+
+    /// A refined category reaches a stored case still waiting for a person (a `reclassified`
+    /// event by `system`) and a candidate still waiting for the store (and its spool file), but
+    /// not a case a person has acted on.
+    #[test]
+    fn a_refined_category_reaches_the_case_until_a_person_has_acted_on_it() {
+        let (dir, url) = data_dir("refine");
+        let tokio = tokio::runtime::Runtime::new().unwrap();
+        let options = cases::OpenOptions {
+            busy_timeout: Duration::from_millis(200),
+            ..cases::OpenOptions::default()
+        };
+        let store = tokio.block_on(cases::open_with(&url, &options)).unwrap();
+        let mut lock = tokio
+            .block_on(sqlx::SqliteConnection::connect(&url))
+            .unwrap();
+        let spool = Spool::new(&dir);
+        let plumbing = Plumbing::new();
+        let Plumbing {
+            events, in_flight, ..
+        } = &plumbing;
+        let sink = plumbing.sink(&*store, &tokio, &dir);
+        let stored = |key: &str| {
+            tokio
+                .block_on(store.get_by_dedupe_key(key))
+                .unwrap()
+                .expect("stored")
+        };
+        std::thread::scope(|scope| {
+            let (jobs_tx, jobs) = unbounded();
+            let sink = &sink;
+            scope.spawn(move || store_cases(&jobs, sink));
+            let send = |work| {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                jobs_tx.send(work).unwrap();
+            };
+            send(CaseWork::Store(occupation(1)));
+            send(CaseWork::Store(occupation(2)));
+            for _ in 0..2 {
+                assert!(matches!(
+                    next_event(events),
+                    RuntimeEvent::CaseStored { .. }
+                ));
+            }
+            let confirmed = stored(&occupation(2).new.dedupe_key);
+            tokio
+                .block_on(store.transition(
+                    confirmed.id,
+                    cases::CaseState::Confirmed,
+                    "operator-1",
+                    None,
+                    Some(cases::CaseState::Candidate),
+                ))
+                .unwrap();
+
+            send(to_stall(&occupation(1)));
+            send(to_stall(&occupation(2)));
+            match next_event(events) {
+                RuntimeEvent::CaseRefined { case, previous } => {
+                    assert_eq!(case.dedupe_key, occupation(1).new.dedupe_key);
+                    assert_eq!(previous, "sidewalk_occupation");
+                    assert_eq!(
+                        (case.category.as_str(), case.event_code.as_str()),
+                        ("street_vending", "0501")
+                    );
+                }
+                other => panic!("expected the first case refined, got {other:?}"),
+            }
+
+            // The store is down: the candidate waits in the spool and is refined there.
+            tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
+            send(CaseWork::Store(occupation(3)));
+            assert!(matches!(
+                next_event(events),
+                RuntimeEvent::CaseFailed { retrying: true, .. }
+            ));
+            send(to_stall(&occupation(3)));
+            let refined_in_spool = || {
+                std::fs::read_dir(spool.dir())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("0501")))
+            };
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while !refined_in_spool() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(refined_in_spool(), "the spooled candidate is refined");
+            tokio.block_on(lock.execute("COMMIT")).unwrap();
+            match next_event(events) {
+                RuntimeEvent::CaseStored { case, .. } => {
+                    assert_eq!(case.dedupe_key, occupation(3).new.dedupe_key);
+                    assert_eq!(case.category, "street_vending");
+                }
+                other => panic!("expected the third case stored, got {other:?}"),
+            }
+            drop(jobs_tx);
+        });
+        assert_eq!(in_flight.load(Ordering::SeqCst), 0);
+
+        let first = stored(&occupation(1).new.dedupe_key);
+        let last = tokio
+            .block_on(store.events(first.id))
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(last.kind, cases::EventKind::Reclassified);
+        assert_eq!(last.actor, cases::model::SYSTEM_ACTOR);
+        let second = stored(&occupation(2).new.dedupe_key);
+        assert_eq!(
+            (second.state, second.category.as_str()),
+            (cases::CaseState::Confirmed, "sidewalk_occupation"),
+            "a person's decision stands"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     /// A recurrence names the visit before it by dedupe key, so the link holds when that visit is
     /// an open case of an earlier run, and when both were still in the spool at a restart.
     #[test]
@@ -2401,7 +2667,7 @@ mod tests {
             let (jobs_tx, jobs) = unbounded();
             let sink = &sink;
             scope.spawn(move || store_cases(&jobs, sink));
-            jobs_tx.send(recurring(3, 2)).unwrap();
+            jobs_tx.send(CaseWork::Store(recurring(3, 2))).unwrap();
             match next_event(&plumbing.events) {
                 RuntimeEvent::CaseStored { case, .. } => {
                     assert_eq!(case.recurrence_of, Some(replayed[1].0.id))

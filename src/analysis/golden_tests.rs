@@ -13,8 +13,10 @@
 //!   same time and source become one detector run.
 //! - `restart_at` (optional): before the first step at or after it, the analysis is rebuilt
 //!   `with_history` of everything emitted so far (through JSON, as a store would keep it).
-//! - `expected`: every emitted candidate: `category`, `zone`, `emitted`, `recurrence_count`,
-//!   optional `recurrence_of` (index into `expected`), `escalation`, `tolerance_s`.
+//! - `expected`: every emitted candidate: `category` (as emitted), `zone`, `emitted`,
+//!   `recurrence_count`, optional `recurrence_of` (index into `expected`), `escalation`,
+//!   `tolerance_s`, and `refined`: `{"category": …, "at": …}` when the candidate's category is
+//!   later refined ([`Refinement`]); a candidate without it must never be refined.
 //!
 //! This module is test-only; it is the one place in `analysis` that reads files.
 
@@ -92,6 +94,15 @@ struct Expected {
     escalation: Option<Escalation>,
     #[serde(default)]
     tolerance_s: Option<f64>,
+    #[serde(default)]
+    refined: Option<Refined>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refined {
+    category: String,
+    at: String,
 }
 
 fn parse_t(s: &str) -> SystemTime {
@@ -190,23 +201,40 @@ fn run(name: &str) {
     let mut analysis = build();
     let mut restart_at = file.restart_at.as_deref().map(parse_t);
     let mut actual: Vec<Candidate> = Vec::new();
+    let mut refinements: Vec<Refinement> = Vec::new();
     for (t, source, obs) in expand(&file.steps) {
         if restart_at.is_some_and(|r| t >= r) {
             restart_at = None;
-            let stored = serde_json::to_string(&actual).unwrap();
+            // The store keeps each case with its category as refined.
+            let kept: Vec<Candidate> = actual
+                .iter()
+                .map(|c| {
+                    refinements
+                        .iter()
+                        .rfind(|r| r.candidate.id == c.id)
+                        .map_or_else(|| c.clone(), |r| r.candidate.clone())
+                })
+                .collect();
+            let stored = serde_json::to_string(&kept).unwrap();
             let history: Vec<Candidate> = serde_json::from_str(&stored).unwrap();
-            assert_eq!(history, actual, "candidates survive a JSON round trip");
+            assert_eq!(history, kept, "candidates survive a JSON round trip");
             analysis = build().with_history(&history);
         }
         actual.extend(analysis.update(t, source, &obs));
+        refinements.extend(analysis.take_refinements());
     }
 
     let listing = || {
         actual
             .iter()
             .map(|c| {
+                let refined = refinements
+                    .iter()
+                    .filter(|r| r.candidate.id == c.id)
+                    .map(|r| format!(" refined={} at {}", r.candidate.category, show(r.at, tz)))
+                    .collect::<String>();
                 format!(
-                    "  #{} {} zone={:?} emitted={} count={} of={:?} track={}",
+                    "  #{} {} zone={:?} emitted={} count={} of={:?} track={}{refined}",
                     c.id,
                     c.category,
                     c.zone,
@@ -263,6 +291,33 @@ fn run(name: &str) {
             "{name}: expected[{i}] recurrence_of; got:\n{}",
             listing()
         );
+        let refined: Vec<&Refinement> = refinements
+            .iter()
+            .filter(|r| r.candidate.id == c.id)
+            .collect();
+        match (&e.refined, refined.as_slice()) {
+            (None, []) => {}
+            (Some(want), [r]) => {
+                let at = parse_t(&want.at);
+                let dt =
+                    r.at.duration_since(at)
+                        .or_else(|_| at.duration_since(r.at))
+                        .unwrap_or(Duration::MAX);
+                assert!(
+                    r.candidate.category == want.category && r.previous == c.category && dt <= tol,
+                    "{name}: expected[{i}] refined to {} at {}; got:\n{}",
+                    want.category,
+                    want.at,
+                    listing()
+                );
+            }
+            _ => panic!(
+                "{name}: expected[{i}] refined {:?}, got {} refinements:\n{}",
+                e.refined.as_ref().map(|r| &r.category),
+                refined.len(),
+                listing()
+            ),
+        }
         matched_ids.push(c.id);
     }
     assert!(
@@ -323,4 +378,5 @@ golden!(
     static_arrived_beside,
     static_stand_first,
     signage_after_goods,
+    static_refined,
 );

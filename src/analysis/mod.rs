@@ -31,7 +31,9 @@ use thiserror::Error;
 use crate::domain::{BBox, CameraId};
 
 pub use picture::{RgbView, ScenePicture};
-pub use rules::{Baseline, Category, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject};
+pub use rules::{
+    Baseline, Category, Refinement, Rule, RuleError, RuleSet, Rules, RulesConfig, Subject,
+};
 pub use static_objects::{BandDetector, StaticConfig, StaticObjectDetector, STATIC_SIGN};
 pub use time::TimeWindow;
 pub use tracker::{Track, Tracker, TrackerConfig, TrackerUpdate};
@@ -265,6 +267,14 @@ impl CameraAnalysis {
 
     pub fn camera(&self) -> &CameraId {
         &self.camera
+    }
+
+    /// Candidates whose category became more specific in the updates since the last call
+    /// (a `sidewalk_occupation` that the object model has since recognised as a stall or a
+    /// stack, or whose sign has since been found), oldest first. Candidates are emitted once;
+    /// this is how the store learns what they turned out to be.
+    pub fn take_refinements(&mut self) -> Vec<Refinement> {
+        self.rules.take_refinements()
     }
 
     /// Where a candidate meets the ground in the image (normalised x, y), for geo-tagging: the

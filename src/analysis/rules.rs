@@ -60,6 +60,11 @@
 //!   that has left, the cooldown runs from when it left to when the new track arrived: within
 //!   it the violation resumes silently; after it (up to `recurrence_window`) a new candidate
 //!   is linked to the earlier one with the count raised.
+//! - A candidate is refined, never emitted again: when a track of a specific category that
+//!   qualified by its own rule joins a live `sidewalk_occupation` violation (the object model's
+//!   stall or stack on the thing the static-object detector found, or the sign an A-frame's
+//!   stand carries), the violation takes that category and a [`Refinement`] says so. Other
+//!   categories never change once emitted.
 //!
 //! Pure: time comes in with each call; there is no I/O.
 
@@ -492,6 +497,34 @@ struct Violation {
     restored: bool,
 }
 
+/// A candidate whose category became more specific after it was emitted (see the module docs):
+/// `candidate` as it is now, with the new category; `previous` the category it had.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refinement {
+    pub candidate: Candidate,
+    pub previous: String,
+    /// The update at which the track of the new category joined it.
+    pub at: SystemTime,
+}
+
+impl Violation {
+    /// Takes `category` when this is a `sidewalk_occupation` and `category` names what it is;
+    /// returns the refinement, if any.
+    fn refine(&mut self, category: Category, at: SystemTime) -> Option<Refinement> {
+        if self.category != Category::SidewalkOccupation || category == self.category {
+            return None;
+        }
+        let previous =
+            std::mem::replace(&mut self.candidate.category, category.as_str().to_owned());
+        self.category = category;
+        Some(Refinement {
+            candidate: self.candidate.clone(),
+            previous,
+            at,
+        })
+    }
+}
+
 enum Found {
     Join(u64),
     Recur(u64),
@@ -510,6 +543,8 @@ pub struct Rules {
     started: Option<SystemTime>,
     tracks: BTreeMap<u64, TrackState>,
     violations: BTreeMap<u64, Violation>,
+    /// Refinements not yet taken ([`Self::take_refinements`]).
+    refinements: Vec<Refinement>,
 }
 
 impl Rules {
@@ -531,7 +566,13 @@ impl Rules {
             started: None,
             tracks: BTreeMap::new(),
             violations: BTreeMap::new(),
+            refinements: Vec::new(),
         }
+    }
+
+    /// The refinements of candidates made by the updates since the last call, oldest first.
+    pub fn take_refinements(&mut self) -> Vec<Refinement> {
+        std::mem::take(&mut self.refinements)
     }
 
     /// Takes new rules, signage baseline and time zone from the next update on, keeping what
@@ -866,6 +907,7 @@ impl Rules {
                 Found::Join(id) => {
                     if let Some(v) = self.violations.get_mut(&id) {
                         v.live.insert(track.id());
+                        self.refinements.extend(v.refine(category, t));
                     }
                     if let Some(st) = self.tracks.get_mut(&track.id()) {
                         st.violation = Some(id);

@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{BBox, CameraId};
 
-/// The actor recorded on events the service writes by itself (the `created` event).
+/// The actor recorded on events the service writes by itself (`created`, and `reclassified`
+/// when analysis refines a candidate's category).
 pub const SYSTEM_ACTOR: &str = "system";
 
 /// A case's id in the store (assigned by the database, increasing).
