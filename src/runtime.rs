@@ -2339,6 +2339,24 @@ mod tests {
         (dir, url)
     }
 
+    /// A SQLite store in a fresh data directory that gives up on a held lock after 0.2 s, and
+    /// a second connection to hold that lock with (`BEGIN EXCLUSIVE`: the store is down).
+    fn lockable_store(
+        name: &str,
+        tokio: &tokio::runtime::Runtime,
+    ) -> (PathBuf, Arc<dyn CaseStore>, sqlx::SqliteConnection) {
+        let (dir, url) = data_dir(name);
+        let options = cases::OpenOptions {
+            busy_timeout: Duration::from_millis(200),
+            ..cases::OpenOptions::default()
+        };
+        let store = tokio.block_on(cases::open_with(&url, &options)).unwrap();
+        let lock = tokio
+            .block_on(sqlx::SqliteConnection::connect(&url))
+            .unwrap();
+        (dir, store, lock)
+    }
+
     /// What a cases thread under test reports to and is stopped by.
     struct Plumbing {
         events_tx: Sender<RuntimeEvent>,
@@ -2382,16 +2400,8 @@ mod tests {
     /// spool, and the next start stores it.
     #[test]
     fn a_store_outage_loses_no_candidate_while_running_or_across_a_restart() {
-        let (dir, url) = data_dir("outage");
         let tokio = tokio::runtime::Runtime::new().unwrap();
-        let options = cases::OpenOptions {
-            busy_timeout: Duration::from_millis(200),
-            ..cases::OpenOptions::default()
-        };
-        let store = tokio.block_on(cases::open_with(&url, &options)).unwrap();
-        let mut lock = tokio
-            .block_on(sqlx::SqliteConnection::connect(&url))
-            .unwrap();
+        let (dir, store, mut lock) = lockable_store("outage", &tokio);
         let spool = Spool::new(&dir);
         let plumbing = Plumbing::new();
         let Plumbing {
@@ -2522,16 +2532,8 @@ mod tests {
     /// not a case a person has acted on.
     #[test]
     fn a_refined_category_reaches_the_case_until_a_person_has_acted_on_it() {
-        let (dir, url) = data_dir("refine");
         let tokio = tokio::runtime::Runtime::new().unwrap();
-        let options = cases::OpenOptions {
-            busy_timeout: Duration::from_millis(200),
-            ..cases::OpenOptions::default()
-        };
-        let store = tokio.block_on(cases::open_with(&url, &options)).unwrap();
-        let mut lock = tokio
-            .block_on(sqlx::SqliteConnection::connect(&url))
-            .unwrap();
+        let (dir, store, mut lock) = lockable_store("refine", &tokio);
         let spool = Spool::new(&dir);
         let plumbing = Plumbing::new();
         let Plumbing {

@@ -45,7 +45,8 @@ use super::metrics::{median, static_found, text_found};
 use super::report::Rate;
 use super::{resized, EvalOptions};
 use crate::analysis::{Rule, RuleSet, Zone, ZoneKind};
-use crate::cases::{Case, CaseFilter};
+use crate::cases::model::SYSTEM_ACTOR;
+use crate::cases::{Case, CaseFilter, EventKind};
 use crate::config::{
     CameraConfig, Config, DetectorConfig, InferenceConfig, ModelRef, Source, TilesConfig,
 };
@@ -88,6 +89,8 @@ pub struct CasesReport {
     pub category_accuracy: Rate,
     /// Matching cases within the violation's category group.
     pub group_accuracy: Rate,
+    /// Cases whose category analysis refined after storing them (`emitted_as` in `case_list`).
+    pub refined: usize,
     /// Ground violations within 30 m: distance from the case's position to the truth.
     pub geo_error_median_m: Option<f64>,
     pub geo_error_max_m: Option<f64>,
@@ -134,7 +137,10 @@ pub struct MissedLine {
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseLine {
     pub scene: u32,
+    /// The category at the end of the scene.
     pub category: String,
+    /// The category it was stored with, when analysis refined it later.
+    pub emitted_as: Option<String>,
     /// Seconds into the scene.
     pub detected_s: f64,
     /// Normalised `[x1, y1, x2, y2]`.
@@ -291,6 +297,8 @@ pub fn most_visible(scene: &Scene) -> anyhow::Result<Vec<f32>> {
 /// Stored cases of one scene with the stream's start time.
 struct SceneRun {
     cases: Vec<Case>,
+    /// Per case (as `cases`): the category it was stored with, when analysis refined it.
+    emitted_as: Vec<Option<String>>,
     origin: Option<SystemTime>,
 }
 
@@ -333,9 +341,21 @@ fn run_pipeline(
     let page = runtime
         .block_on(runtime.store().list(&CaseFilter::default(), None, 100))
         .context("listing the cases")?;
+    let mut emitted_as = Vec::with_capacity(page.cases.len());
+    for case in &page.cases {
+        let events = runtime
+            .block_on(runtime.store().events(case.id))
+            .context("reading a case's events")?;
+        emitted_as.push(events.iter().find_map(|e| {
+            (e.kind == EventKind::Reclassified && e.actor == SYSTEM_ACTOR)
+                .then(|| e.data["from"]["category"].as_str().map(str::to_owned))
+                .flatten()
+        }));
+    }
     runtime.stop();
     Ok(SceneRun {
         cases: page.cases,
+        emitted_as,
         origin,
     })
 }
@@ -365,7 +385,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let mut violations = 0usize;
     let mut found_by_cat: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let (mut all_cases, mut matched_cases) = (0usize, 0usize);
-    let (mut exact, mut grouped) = (0usize, 0usize);
+    let (mut exact, mut grouped, mut refined) = (0usize, 0usize, 0usize);
     let (mut grid_ok, mut grid_n) = (0usize, 0usize);
     let mut geo_errors = Vec::new();
     let mut delays = Vec::new();
@@ -502,8 +522,9 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         let mut first_case: Vec<Option<f64>> = vec![None; events.len()];
         let mut other_cases: Vec<Vec<String>> = vec![Vec::new(); events.len()];
         let mut per_violation = vec![0usize; events.len()];
-        for case in &result.cases {
+        for (case, emitted_as) in result.cases.iter().zip(&result.emitted_as) {
             all_cases += 1;
+            refined += usize::from(emitted_as.is_some());
             let t = case
                 .detected_at
                 .duration_since(origin)
@@ -523,6 +544,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             let mut line = CaseLine {
                 scene: k,
                 category: case.category.clone(),
+                emitted_as: emitted_as.clone(),
                 detected_s: t,
                 bbox: [case.bbox.x1, case.bbox.y1, case.bbox.x2, case.bbox.y2],
                 matched: None,
@@ -615,6 +637,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
             .then(|| matched_cases as f64 / found_violations as f64),
         category_accuracy: Rate::new(exact, matched_cases),
         group_accuracy: Rate::new(grouped, matched_cases),
+        refined,
         geo_error_median_m: median(&geo_errors),
         geo_error_max_m: geo_errors.iter().copied().reduce(f64::max),
         geo_error_cases: geo_errors.len(),

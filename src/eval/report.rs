@@ -416,8 +416,9 @@ impl fmt::Display for Report {
                 )?;
                 writeln!(
                     f,
-                    "   category accuracy       {}  exact; {} within the group",
-                    c.category_accuracy, c.group_accuracy
+                    "   category accuracy       {}  exact; {} within the group; {} refined after \
+                     storing",
+                    c.category_accuracy, c.group_accuracy, c.refined
                 )?;
                 writeln!(
                     f,
