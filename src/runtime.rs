@@ -234,7 +234,7 @@ struct PendingClip {
 /// What the cases thread is asked to do, in order.
 enum CaseWork {
     /// Store a new candidate with its evidence.
-    Store(CaseJob),
+    Store(Box<CaseJob>),
     /// Analysis refined the category of a candidate sent before ([`analysis::Refinement`]).
     Refine(CaseRefinement),
 }
@@ -620,7 +620,7 @@ impl Runtime {
         self.in_flight.fetch_sub(slot.jobs.len(), Ordering::SeqCst);
         for pending in slot.clips {
             if let Some(cases) = &self.cases {
-                let _ = cases.send(CaseWork::Store(pending.job));
+                let _ = cases.send(CaseWork::Store(Box::new(pending.job)));
             }
         }
     }
@@ -1049,7 +1049,7 @@ impl Dispatcher {
                 slot.clips[i].after -= 1;
                 if slot.clips[i].after == 0 {
                     let done = slot.clips.swap_remove(i);
-                    let _ = self.cases.send(CaseWork::Store(done.job));
+                    let _ = self.cases.send(CaseWork::Store(Box::new(done.job)));
                 } else {
                     i += 1;
                 }
@@ -1283,7 +1283,7 @@ fn release_clips_at_end(slot: &mut CameraSlot, cases: &Sender<CaseWork>) {
 /// as it got.
 fn send_clips(slot: &mut CameraSlot, cases: &Sender<CaseWork>) {
     for pending in slot.clips.drain(..) {
-        let _ = cases.send(CaseWork::Store(pending.job));
+        let _ = cases.send(CaseWork::Store(Box::new(pending.job)));
     }
 }
 
@@ -1512,7 +1512,7 @@ impl CaseSink<'_> {
     /// Takes one piece of work: a candidate joins the queue; a refinement is applied at once.
     fn take(&self, work: CaseWork, pending: &mut VecDeque<Pending>, keys: &mut Keys) {
         match work {
-            CaseWork::Store(job) => pending.push_back(self.prepare(job, keys)),
+            CaseWork::Store(job) => pending.push_back(self.prepare(*job, keys)),
             CaseWork::Refine(refinement) => {
                 self.refine(refinement, pending);
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -1545,7 +1545,8 @@ impl CaseSink<'_> {
             if case.state != cases::CaseState::Candidate || case.category != r.previous {
                 return Ok(None);
             }
-            let reason = format!("analysis recognised it as {}", r.category);
+            // Names, not prose: the console shows the reason as it is, in either language.
+            let reason = format!("analysis: {} → {}", r.previous, r.category);
             self.store
                 .reclassify(
                     case.id,
@@ -2417,7 +2418,7 @@ mod tests {
             scope.spawn(move || store_cases(&jobs, sink));
             let send = |id| {
                 in_flight.fetch_add(1, Ordering::SeqCst);
-                jobs_tx.send(CaseWork::Store(job(id))).unwrap();
+                jobs_tx.send(CaseWork::Store(Box::new(job(id)))).unwrap();
             };
 
             tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
@@ -2458,7 +2459,7 @@ mod tests {
             let mut bad = job(4);
             bad.new.event_code.clear();
             in_flight.fetch_add(1, Ordering::SeqCst);
-            jobs_tx.send(CaseWork::Store(bad)).unwrap();
+            jobs_tx.send(CaseWork::Store(Box::new(bad))).unwrap();
             send(5);
             match next_event(events) {
                 RuntimeEvent::CaseFailed {
@@ -2554,8 +2555,8 @@ mod tests {
                 in_flight.fetch_add(1, Ordering::SeqCst);
                 jobs_tx.send(work).unwrap();
             };
-            send(CaseWork::Store(occupation(1)));
-            send(CaseWork::Store(occupation(2)));
+            send(CaseWork::Store(Box::new(occupation(1))));
+            send(CaseWork::Store(Box::new(occupation(2))));
             for _ in 0..2 {
                 assert!(matches!(
                     next_event(events),
@@ -2589,7 +2590,7 @@ mod tests {
 
             // The store is down: the candidate waits in the spool and is refined there.
             tokio.block_on(lock.execute("BEGIN EXCLUSIVE")).unwrap();
-            send(CaseWork::Store(occupation(3)));
+            send(CaseWork::Store(Box::new(occupation(3))));
             assert!(matches!(
                 next_event(events),
                 RuntimeEvent::CaseFailed { retrying: true, .. }
@@ -2627,6 +2628,10 @@ mod tests {
             .unwrap();
         assert_eq!(last.kind, cases::EventKind::Reclassified);
         assert_eq!(last.actor, cases::model::SYSTEM_ACTOR);
+        assert_eq!(
+            last.reason.as_deref(),
+            Some("analysis: sidewalk_occupation → street_vending")
+        );
         let second = stored(&occupation(2).new.dedupe_key);
         assert_eq!(
             (second.state, second.category.as_str()),
@@ -2669,7 +2674,9 @@ mod tests {
             let (jobs_tx, jobs) = unbounded();
             let sink = &sink;
             scope.spawn(move || store_cases(&jobs, sink));
-            jobs_tx.send(CaseWork::Store(recurring(3, 2))).unwrap();
+            jobs_tx
+                .send(CaseWork::Store(Box::new(recurring(3, 2))))
+                .unwrap();
             match next_event(&plumbing.events) {
                 RuntimeEvent::CaseStored { case, .. } => {
                     assert_eq!(case.recurrence_of, Some(replayed[1].0.id))
