@@ -346,11 +346,12 @@ fn run_pipeline(
         let events = runtime
             .block_on(runtime.store().events(case.id))
             .context("reading a case's events")?;
-        emitted_as.push(events.iter().find_map(|e| {
-            (e.kind == EventKind::Reclassified && e.actor == SYSTEM_ACTOR)
-                .then(|| e.data["from"]["category"].as_str().map(str::to_owned))
-                .flatten()
-        }));
+        emitted_as.push(
+            events
+                .iter()
+                .filter(|e| e.kind == EventKind::Reclassified && e.actor == SYSTEM_ACTOR)
+                .find_map(|e| e.data["from"]["category"].as_str().map(str::to_owned)),
+        );
     }
     runtime.stop();
     Ok(SceneRun {
