@@ -754,6 +754,17 @@ struct Lookup {
     grid: Option<GridLayer>,
 }
 
+impl Lookup {
+    /// The city's event code and name of a category (empty when the table lacks it: the store
+    /// refuses such a case, and says so).
+    fn event(&self, category: &str) -> (String, String) {
+        self.categories
+            .lookup(category)
+            .map(|k| (k.code.clone(), k.name.clone()))
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Default)]
 struct PeriodStats {
     frames: u64,
@@ -1100,14 +1111,11 @@ impl Dispatcher {
     /// it waits for its clip, else through the cases thread (which has it, spooled or stored).
     fn refine(&self, clips: &mut [PendingClip], refinement: &analysis::Refinement) {
         let c = &refinement.candidate;
-        let (event_code, event_name) = {
-            let lookup = self.lookup.read().unwrap_or_else(|p| p.into_inner());
-            lookup
-                .categories
-                .lookup(&c.category)
-                .map(|k| (k.code.clone(), k.name.clone()))
-                .unwrap_or_default()
-        };
+        let (event_code, event_name) = self
+            .lookup
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .event(&c.category);
         if let Some(p) = clips.iter_mut().find(|p| p.job.candidate.id == c.id) {
             p.job.candidate.category = c.category.clone();
             p.job.new.category = c.category.clone();
@@ -1140,13 +1148,13 @@ impl Dispatcher {
         });
         let lookup = self.lookup.read().unwrap_or_else(|p| p.into_inner());
         let cell = position.and_then(|p| lookup.grid.as_ref().and_then(|g| g.lookup(p.lat, p.lon)));
-        let category = lookup.categories.lookup(&c.category);
+        let (event_code, event_name) = lookup.event(&c.category);
         NewCandidate {
             dedupe_key: dedupe_key(c),
             camera: c.camera.clone(),
             category: c.category.clone(),
-            event_code: category.map(|k| k.code.clone()).unwrap_or_default(),
-            event_name: category.map(|k| k.name.clone()).unwrap_or_default(),
+            event_code,
+            event_name,
             score: c.score,
             bbox: c.bbox,
             lat: position.map(|p| p.lat),
