@@ -278,8 +278,9 @@ impl CameraAnalysis {
     }
 
     /// Where a candidate meets the ground in the image (normalised x, y), for geo-tagging: the
-    /// bottom centre of its box; for a sign in a `no_signage` zone (a wall, a lamp post), the
-    /// zone's lowest point below the sign's centre, near the foot of the surface it is on, when
+    /// bottom centre of its box; for a sign on an upright surface (the `no_signage` zone it is
+    /// a candidate in, else a `no_signage` or `facade` zone it lies on: a wall, a lamp post),
+    /// the zone's lowest point below the sign's centre, near the foot of the surface, when
     /// that lies below the box. The bottom of a sign's own box is up on that surface and, taken
     /// as a point on the ground, lies far beyond it.
     pub fn ground_point(&self, c: &Candidate) -> (f64, f64) {
@@ -292,6 +293,7 @@ impl CameraAnalysis {
             .zones()
             .iter()
             .find(|z| z.kind == ZoneKind::NoSignage && c.zone.as_deref() == Some(z.id.as_str()))
+            .or_else(|| self.zones.surface_of(&c.bbox))
             .and_then(|z| z.lowest_at(x));
         (x, foot.map_or(y, |f| f.max(y)))
     }
@@ -437,6 +439,46 @@ mod tests {
             BBox::new(0.45, 0.3, 0.55, 0.55),
         );
         assert_eq!(round(a.ground_point(&banner)), (0.5, 0.55));
+    }
+
+    #[test]
+    fn a_sign_lying_on_a_facade_meets_the_ground_at_its_foot() {
+        // A shopfront seen at an angle, drawn from its foot, (0, 0.4) to (1, 0.6), upwards.
+        let shops = Zone {
+            id: "shops".into(),
+            kind: ZoneKind::Facade,
+            polygon: vec![(0.0, 0.1), (1.0, 0.1), (1.0, 0.6), (0.0, 0.4)],
+        };
+        let a = analysis(vec![sidewalk(), shops]).expect("analysis");
+        let sign = |bbox| Candidate {
+            id: 1,
+            camera: CameraId::new("cam-1"),
+            category: "illegal_signage".into(),
+            zone: None,
+            bbox,
+            score: 0.9,
+            arrived: at(0),
+            emitted: at(120),
+            track_id: 1,
+            recurrence_of: None,
+            recurrence_count: 1,
+        };
+        let round =
+            |(x, y): (f64, f64)| ((x * 1000.0).round() / 1000.0, (y * 1000.0).round() / 1000.0);
+        // A new poster on the shopfront (a candidate by the baseline, in no zone): the foot of
+        // the facade below its centre, as for a sign in a no_signage zone.
+        let poster = sign(BBox::new(0.45, 0.2, 0.55, 0.3));
+        assert_eq!(round(a.ground_point(&poster)), (0.5, 0.5));
+        // Something only half on it (a sign hanging above the drawn facade): its own bottom.
+        let above = sign(BBox::new(0.45, 0.0, 0.55, 0.2));
+        assert_eq!(round(a.ground_point(&above)), (0.5, 0.2));
+        // An A-frame standing in front of the facade reaches below its foot: its own bottom.
+        let a_frame = sign(BBox::new(0.45, 0.3, 0.55, 0.52));
+        assert_eq!(round(a.ground_point(&a_frame)), (0.5, 0.52));
+        // Goods are never moved to a facade.
+        let mut stack = sign(BBox::new(0.45, 0.2, 0.55, 0.3));
+        stack.category = "sidewalk_stacking".into();
+        assert_eq!(round(a.ground_point(&stack)), (0.5, 0.3));
     }
 
     fn analysis(zones: Vec<Zone>) -> Result<CameraAnalysis, AnalysisError> {

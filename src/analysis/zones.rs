@@ -25,7 +25,7 @@ use crate::domain::BBox;
 
 /// What a zone means.
 ///
-/// JSON: `"no_vending"`, `"no_signage"`, `"mask"`, or
+/// JSON: `"no_vending"`, `"no_signage"`, `"facade"`, `"mask"`, or
 /// `{"allowed_vending": {"windows": [{"start": "18:00", "end": "23:00"}]}}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -42,6 +42,12 @@ pub enum ZoneKind {
     },
     /// Observations here are dropped before tracking (a shop window, a billboard on a bus stop).
     Mask,
+    /// An upright surface where approved signs hang (a shopfront wall, a fence), drawn from
+    /// where it meets the ground upwards. It changes no rule: signs on it are judged against
+    /// the signage baseline, as everywhere outside `no_signage` zones. It tells geo-tagging
+    /// where the surface stands: a sign lying on it is placed at its foot, not where the
+    /// bottom of the sign's box would meet the ground far behind the surface.
+    Facade,
 }
 
 /// A named polygon on the image.
@@ -489,6 +495,18 @@ impl ZoneMap {
             .any(|z| z.overlap(bbox) >= self.config.surface_overlap)
     }
 
+    /// The upright surface `bbox` lies on, for placing it: the `no_signage` or `facade` zone
+    /// holding the largest share of it, at least `surface_overlap`.
+    pub fn surface_of(&self, bbox: &BBox) -> Option<&Zone> {
+        self.zones
+            .iter()
+            .filter(|z| matches!(z.kind, ZoneKind::NoSignage | ZoneKind::Facade))
+            .map(|z| (z.overlap(bbox), z))
+            .filter(|(share, _)| *share >= self.config.surface_overlap)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, z)| z)
+    }
+
     /// The overlap from which a track without history is in an `Overlap` zone: halfway between
     /// the two thresholds.
     fn first_overlap(&self) -> f64 {
@@ -734,6 +752,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(z.kind, ZoneKind::NoVending);
+        let z: Zone = serde_json::from_str(
+            r#"{"id": "shops", "kind": "facade", "polygon": [[0, 0.2], [1, 0.2], [1, 0.5]]}"#,
+        )
+        .unwrap();
+        assert_eq!(z.kind, ZoneKind::Facade);
     }
 
     fn vendor_at(y2: f32) -> Observation {

@@ -119,7 +119,7 @@ pub struct RawCamera {
     #[serde(default)]
     pub detectors: BTreeMap<String, RawDetector>,
     /// Zones in normalised image coordinates (`[[cameras.zones]]`): `id`, `kind` (`"no_vending"`,
-    /// `"no_signage"`, `"mask"`, or `{ allowed_vending = { windows = [{ start = "18:00", end =
+    /// `"no_signage"`, `"facade"`, `"mask"`, or `{ allowed_vending = { windows = [{ start = "18:00", end =
     /// "23:00", weekdays = ["Fri", "Sat"] }] } }`) and `polygon` (≥ 3 `[x, y]` points, 0..1).
     #[serde(default)]
     pub zones: Vec<crate::analysis::Zone>,

@@ -10,7 +10,8 @@
 //! and lamp-post band (`frames::poster_band`); one `no_vending` zone covers the far sidewalk
 //! as an admin draws it (`frames::sidewalk_zone`: the ground from the kerb to the wall's foot,
 //! so a banner on the wall is not "on the sidewalk"), and a `no_signage` zone each lamp post in
-//! view (`frames::lamp_post_zones`: nothing on a post is approved); with the tiled text detector
+//! view (`frames::lamp_post_zones`: nothing on a post is approved), and a `facade` zone on the
+//! shopfront wall (`frames::facade_zone`: it places the signs on the wall); with the tiled text detector
 //! the static-object detector also watches the tiled rectangle at twice its resolution
 //! (`analysis::BandDetector`); the
 //! signage baseline is captured as `gridsight baseline` does, from the first 5 s of the video
@@ -40,7 +41,7 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Context;
 use serde::Serialize;
 
-use super::frames::{lamp_post_zones, poster_band, sidewalk_zone, MIN_VISIBLE};
+use super::frames::{facade_zone, lamp_post_zones, poster_band, sidewalk_zone, MIN_VISIBLE};
 use super::metrics::{median, static_found, text_found};
 use super::report::Rate;
 use super::{resized, EvalOptions};
@@ -95,6 +96,11 @@ pub struct CasesReport {
     pub geo_error_median_m: Option<f64>,
     pub geo_error_max_m: Option<f64>,
     pub geo_error_cases: usize,
+    /// Signs on a wall or a lamp post, at any distance: distance from the case's position to
+    /// the foot of the wall below the sign, or of the post.
+    pub sign_geo_error_median_m: Option<f64>,
+    pub sign_geo_error_max_m: Option<f64>,
+    pub sign_geo_error_cases: usize,
     /// Matching cases whose grid code is the cell of the violation's ground point (the foot of
     /// the wall or pole for wall and pole signs).
     pub grid_accuracy: Rate,
@@ -149,6 +155,8 @@ pub struct CaseLine {
     pub matched: Option<String>,
     /// The matched violation is hidden (not demanded): the case is neither right nor false.
     pub hidden: bool,
+    /// Metres from the truth: a ground violation within 30 m (its ground point), or a sign on
+    /// a wall or a lamp post (the foot below it).
     pub geo_error_m: Option<f64>,
 }
 
@@ -389,6 +397,7 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
     let (mut exact, mut grouped, mut refined) = (0usize, 0usize, 0usize);
     let (mut grid_ok, mut grid_n) = (0usize, 0usize);
     let mut geo_errors = Vec::new();
+    let mut sign_geo_errors = Vec::new();
     let mut delays = Vec::new();
     let mut found_violations = 0usize;
     let mut case_list = Vec::new();
@@ -462,6 +471,12 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                     polygon,
                 }),
         );
+        // The shopfront, for placing what hangs on it: signs there are judged by the baseline.
+        cam.zones.extend(facade_zone(&scene).map(|polygon| Zone {
+            id: "shopfront".to_string(),
+            kind: ZoneKind::Facade,
+            polygon,
+        }));
         cam.rules = short_rules();
         cam.calibration = Some(calibration(&scene)?);
         let data = scene_dir.join("data");
@@ -577,6 +592,14 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                         line.geo_error_m = Some(err);
                     }
                 }
+                let mounted = matches!(e.mount, MountKind::Wall | MountKind::Pole);
+                if let (true, Some(p), Some(lat), Some(lon)) =
+                    (mounted, reference_point(e), case.lat, case.lon)
+                {
+                    let err = distance_m(GeoPoint::new(lat, lon), p);
+                    sign_geo_errors.push(err);
+                    line.geo_error_m = Some(err);
+                }
                 if let Some(p) = reference_point(e) {
                     let want = layer.lookup_point(p).map(|c| c.code.as_str());
                     grid_n += 1;
@@ -642,6 +665,9 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
         geo_error_median_m: median(&geo_errors),
         geo_error_max_m: geo_errors.iter().copied().reduce(f64::max),
         geo_error_cases: geo_errors.len(),
+        sign_geo_error_median_m: median(&sign_geo_errors),
+        sign_geo_error_max_m: sign_geo_errors.iter().copied().reduce(f64::max),
+        sign_geo_error_cases: sign_geo_errors.len(),
         grid_accuracy: Rate::new(grid_ok, grid_n),
         median_seconds_to_candidate: median(&delays),
         seconds_to_candidate: delays,
@@ -764,5 +790,59 @@ mod tests {
             ground >= 10 && wall >= 2,
             "{ground} ground, {wall} wall objects"
         );
+    }
+
+    #[test]
+    fn the_facade_zone_holds_wall_signs_and_its_lower_edge_is_the_wall_foot() {
+        use crate::analysis::ZoneMap;
+        let mut wall = 0;
+        for seed in 950_000..950_006 {
+            let scene = Scene::new(scene_spec(seed, 150.0)).expect("scene");
+            let polygon = facade_zone(&scene).expect("the wall is in view");
+            let zone = Zone {
+                id: "shopfront".to_string(),
+                kind: ZoneKind::Facade,
+                polygon,
+            };
+            let map = ZoneMap::new(vec![zone.clone()], Default::default()).expect("a valid zone");
+            let (w, h) = (1280.0, 720.0);
+            let truth = scene.frame_truth(100 * 5).expect("truth at 100 s");
+            for e in scene.events().iter().filter(|e| e.mount == MountKind::Wall) {
+                let Some(o) = truth.objects.iter().find(|o| o.track_id == e.track_id) else {
+                    continue;
+                };
+                if o.visible_fraction < 0.5 {
+                    continue;
+                }
+                wall += 1;
+                let b = o.bbox();
+                let sign = BBox::new(
+                    b.x1 / w as f32,
+                    b.y1 / h as f32,
+                    b.x2 / w as f32,
+                    b.y2 / h as f32,
+                );
+                assert!(
+                    map.surface_of(&sign).is_some(),
+                    "seed {seed}: {e:?} at {sign:?}"
+                );
+                // The zone's lower edge is where the wall meets the ground: it passes within
+                // 2 px of the projection of the true foot below the sign.
+                let foot = e.wall.as_ref().expect("a wall sign's foot").foot;
+                let truth = scene
+                    .camera()
+                    .project([foot.east_m, foot.north_m, 0.0])
+                    .expect("the foot is in front of the camera");
+                let y = zone
+                    .lowest_at(truth[0] / w)
+                    .expect("the zone is above the foot")
+                    * h;
+                assert!(
+                    (y - truth[1]).abs() < 2.0,
+                    "seed {seed}: {e:?}: zone foot y {y}, true foot {truth:?}"
+                );
+            }
+        }
+        assert!(wall >= 2, "{wall} wall signs");
     }
 }

@@ -247,6 +247,96 @@ pub fn lamp_post_zones(scene: &Scene) -> Vec<Vec<(f64, f64)>> {
         .collect()
 }
 
+/// The shopfront wall of a generated scene as a camera admin would draw it as a `facade` zone:
+/// from its foot up to 3 m (above where the generator mounts posters and banners), along the
+/// stretch in view, clipped to the image so that its lower edge is the wall's foot wherever that
+/// is in view (normalised image coordinates). Taken from the scene's layout and camera, never
+/// from the signs. `None` when the wall is not in view.
+pub fn facade_zone(scene: &Scene) -> Option<Vec<(f64, f64)>> {
+    const HIGH_M: f64 = 3.0;
+    let l = scene.layout();
+    let (w, h) = (
+        f64::from(scene.spec().width),
+        f64::from(scene.spec().height),
+    );
+    let inside = |p: [f64; 2]| (0.0..=w).contains(&p[0]) && (0.0..=h).contains(&p[1]);
+    let project = |along: f64, z: f64| {
+        let (east, north) = l.to_enu(along, l.wall_m);
+        scene.camera().project([east, north, z])
+    };
+    let mut seen: Option<(f64, f64)> = None;
+    for step in 0..=640 {
+        let along = -80.0 + f64::from(step) * 0.25;
+        if [0.0, HIGH_M / 2.0, HIGH_M]
+            .iter()
+            .any(|&z| project(along, z).is_some_and(inside))
+        {
+            let s = seen.get_or_insert((along, along));
+            *s = (s.0.min(along), s.1.max(along));
+        }
+    }
+    let (a0, a1) = seen?;
+    // A quarter-metre step either side, so that the quadrilateral reaches the image's edges.
+    let quad: Option<Vec<(f64, f64)>> = [
+        (a0 - 0.25, 0.0),
+        (a1 + 0.25, 0.0),
+        (a1 + 0.25, HIGH_M),
+        (a0 - 0.25, HIGH_M),
+    ]
+    .iter()
+    .map(|&(along, z)| project(along, z).map(|p| (p[0] / w, p[1] / h)))
+    .collect();
+    let clipped = clip_to_image(&quad?);
+    (clipped.len() >= 3).then_some(clipped)
+}
+
+/// A convex polygon (normalised coordinates) clipped to the image, 0..1 on both axes
+/// (Sutherland–Hodgman), without repeated points.
+fn clip_to_image(polygon: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    // Each edge of the image: is a point inside it, and where a segment crosses it.
+    type Inside = fn((f64, f64)) -> bool;
+    let edges: [(Inside, usize, f64); 4] = [
+        (|p| p.0 >= 0.0, 0, 0.0),
+        (|p| p.0 <= 1.0, 0, 1.0),
+        (|p| p.1 >= 0.0, 1, 0.0),
+        (|p| p.1 <= 1.0, 1, 1.0),
+    ];
+    let mut out = polygon.to_vec();
+    for (keep, axis, at) in edges {
+        let input = std::mem::take(&mut out);
+        for (i, &p) in input.iter().enumerate() {
+            let q = input[(i + 1) % input.len()];
+            let cross = || {
+                let (pa, qa) = if axis == 0 { (p.0, q.0) } else { (p.1, q.1) };
+                let t = (at - pa) / (qa - pa);
+                let x = (p.0 + t * (q.0 - p.0), p.1 + t * (q.1 - p.1));
+                if axis == 0 {
+                    (at, x.1)
+                } else {
+                    (x.0, at)
+                }
+            };
+            match (keep(p), keep(q)) {
+                (true, true) => out.push(q),
+                (true, false) => out.push(cross()),
+                (false, true) => {
+                    out.push(cross());
+                    out.push(q);
+                }
+                (false, false) => {}
+            }
+        }
+    }
+    out.dedup_by(|a, b| (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9);
+    while out.len() > 1 && {
+        let (a, b) = (out[0], out[out.len() - 1]);
+        (a.0 - b.0).abs() < 1e-9 && (a.1 - b.1).abs() < 1e-9
+    } {
+        out.pop();
+    }
+    out
+}
+
 /// The band of a generated scene a camera admin would draw as `no_signage` zones: the shopfront
 /// wall and the line of lamp posts along the far kerb, from 0.3 m to 2.8 m above the sidewalk
 /// (where the generator mounts posters, banners and pole sheets; shop signs hang higher), over

@@ -427,6 +427,14 @@ impl fmt::Display for Report {
                     opt(c.geo_error_max_m, 2),
                     c.geo_error_cases
                 )?;
+                writeln!(
+                    f,
+                    "   sign geo error          median {} m, max {} m over {} wall and pole signs \
+                     (to the foot below them)",
+                    opt(c.sign_geo_error_median_m, 2),
+                    opt(c.sign_geo_error_max_m, 2),
+                    c.sign_geo_error_cases
+                )?;
                 writeln!(f, "   grid code accuracy      {}", c.grid_accuracy)?;
                 writeln!(
                     f,

@@ -10,7 +10,7 @@ import {
 } from './app.js';
 import { renderMiniMap } from './map.js';
 
-const ZONE_KINDS = ['no_vending', 'no_signage', 'allowed_vending', 'mask'];
+const ZONE_KINDS = ['no_vending', 'no_signage', 'allowed_vending', 'facade', 'mask'];
 const ROLES = ['admin', 'operator', 'inspector', 'viewer'];
 const DETECTORS = ['objects', 'text', 'static'];
 const POLL_MS = 3000;
