@@ -592,15 +592,15 @@ pub fn run(options: &EvalOptions, progress: &mut dyn FnMut(&str)) -> anyhow::Res
                         line.geo_error_m = Some(err);
                     }
                 }
-                let mounted = matches!(e.mount, MountKind::Wall | MountKind::Pole);
-                if let (true, Some(p), Some(lat), Some(lon)) =
-                    (mounted, reference_point(e), case.lat, case.lon)
-                {
-                    let err = distance_m(GeoPoint::new(lat, lon), p);
-                    sign_geo_errors.push(err);
-                    line.geo_error_m = Some(err);
+                let reference = reference_point(e);
+                if let (Some(p), Some(lat), Some(lon)) = (reference, case.lat, case.lon) {
+                    if matches!(e.mount, MountKind::Wall | MountKind::Pole) {
+                        let err = distance_m(GeoPoint::new(lat, lon), p);
+                        sign_geo_errors.push(err);
+                        line.geo_error_m = Some(err);
+                    }
                 }
-                if let Some(p) = reference_point(e) {
+                if let Some(p) = reference {
                     let want = layer.lookup_point(p).map(|c| c.code.as_str());
                     grid_n += 1;
                     grid_ok += usize::from(want.is_some() && case.grid_code.as_deref() == want);
