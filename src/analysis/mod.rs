@@ -423,15 +423,19 @@ mod tests {
             BBox::new(0.45, 0.25, 0.55, 0.3),
         );
         assert_eq!(round(a.ground_point(&poster)), (0.5, 0.5));
-        // Goods, and a sign outside every no_signage zone (an A-frame): the bottom of the box.
+        // Goods, and a sign lying on no zone's surface (an A-frame standing in front of the
+        // wall, half its box over the wall's zone): the bottom of the box.
         let stack = candidate(
             "sidewalk_stacking",
             Some("sidewalk"),
             BBox::new(0.45, 0.6, 0.55, 0.8),
         );
         assert_eq!(round(a.ground_point(&stack)), (0.5, 0.8));
-        let a_frame = candidate("illegal_signage", None, BBox::new(0.45, 0.3, 0.55, 0.45));
-        assert_eq!(round(a.ground_point(&a_frame)), (0.5, 0.45));
+        let a_frame = candidate("illegal_signage", None, BBox::new(0.45, 0.42, 0.55, 0.58));
+        assert_eq!(round(a.ground_point(&a_frame)), (0.5, 0.58));
+        // A sign found outside the wall's zone by its track, yet lying on it: the wall's foot.
+        let sheet = candidate("illegal_signage", None, BBox::new(0.45, 0.3, 0.55, 0.45));
+        assert_eq!(round(a.ground_point(&sheet)), (0.5, 0.5));
         // A sign whose box reaches below the zone's foot keeps its own bottom.
         let banner = candidate(
             "illegal_signage",
