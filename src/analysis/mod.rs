@@ -392,16 +392,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sign_in_a_no_signage_zone_meets_the_ground_at_the_zone_foot_and_goods_at_their_box_bottom()
-    {
-        let wall = Zone {
-            id: "wall".into(),
-            kind: ZoneKind::NoSignage,
-            polygon: vec![(0.0, 0.2), (1.0, 0.2), (1.0, 0.6), (0.0, 0.4)],
-        };
-        let a = analysis(vec![sidewalk(), wall]).expect("analysis");
-        let candidate = |category: &str, zone: Option<&str>, bbox| Candidate {
+    /// A candidate emitted at 120 s, for the ground-point tests.
+    fn candidate(category: &str, zone: Option<&str>, bbox: BBox) -> Candidate {
+        Candidate {
             id: 1,
             camera: CameraId::new("cam-1"),
             category: category.into(),
@@ -413,9 +406,23 @@ mod tests {
             track_id: 1,
             recurrence_of: None,
             recurrence_count: 1,
+        }
+    }
+
+    /// A point rounded to 1/1000, to compare.
+    fn round((x, y): (f64, f64)) -> (f64, f64) {
+        ((x * 1000.0).round() / 1000.0, (y * 1000.0).round() / 1000.0)
+    }
+
+    #[test]
+    fn a_sign_in_a_no_signage_zone_meets_the_ground_at_the_zone_foot_and_goods_at_their_box_bottom()
+    {
+        let wall = Zone {
+            id: "wall".into(),
+            kind: ZoneKind::NoSignage,
+            polygon: vec![(0.0, 0.2), (1.0, 0.2), (1.0, 0.6), (0.0, 0.4)],
         };
-        let round =
-            |(x, y): (f64, f64)| ((x * 1000.0).round() / 1000.0, (y * 1000.0).round() / 1000.0);
+        let a = analysis(vec![sidewalk(), wall]).expect("analysis");
         // A poster up on the wall: the wall's foot below its centre (x 0.5: y 0.5).
         let poster = candidate(
             "illegal_signage",
@@ -454,21 +461,7 @@ mod tests {
             polygon: vec![(0.0, 0.1), (1.0, 0.1), (1.0, 0.6), (0.0, 0.4)],
         };
         let a = analysis(vec![sidewalk(), shops]).expect("analysis");
-        let sign = |bbox| Candidate {
-            id: 1,
-            camera: CameraId::new("cam-1"),
-            category: "illegal_signage".into(),
-            zone: None,
-            bbox,
-            score: 0.9,
-            arrived: at(0),
-            emitted: at(120),
-            track_id: 1,
-            recurrence_of: None,
-            recurrence_count: 1,
-        };
-        let round =
-            |(x, y): (f64, f64)| ((x * 1000.0).round() / 1000.0, (y * 1000.0).round() / 1000.0);
+        let sign = |bbox| candidate("illegal_signage", None, bbox);
         // A new poster on the shopfront (a candidate by the baseline, in no zone): the foot of
         // the facade below its centre, as for a sign in a no_signage zone.
         let poster = sign(BBox::new(0.45, 0.2, 0.55, 0.3));
